@@ -1,0 +1,304 @@
+//! Element types that may live in a mapped file, and numpy's dtype strings for them.
+
+use bytemuck::{CheckedBitPattern, NoUninit};
+use num_complex::Complex;
+
+use crate::error::{Error, Result};
+
+/// A type whose values can be read from and written to a mapped file.
+///
+/// The bounds are [`bytemuck`]'s: [`NoUninit`] (no padding, so every element
+/// written is fully initialised bytes) and [`CheckedBitPattern`] (bytes are
+/// validated before they become elements; for plain-old-data types every
+/// pattern is valid and the check compiles away, for `bool` each byte must be
+/// 0 or 1). Implementing `Element` therefore needs no `unsafe`.
+///
+/// Implemented for `bool`, every fixed-size primitive integer, `f32`, `f64`,
+/// `Complex<f32>` and `Complex<f64>`.
+///
+/// # Adding your own type
+///
+/// Derive bytemuck's `Pod` (which proves the type has no padding and accepts
+/// every bit pattern) and implement the trait, naming the numpy descr if the
+/// type is to be stored in `.npy` files:
+///
+/// ```
+/// use ndarray_memmap::Element;
+///
+/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+/// #[repr(C)]
+/// struct Rgba { r: u8, g: u8, b: u8, a: u8 }
+///
+/// impl Element for Rgba {
+///     const NPY_DESCR: Option<&'static str> = Some("|V4");
+/// }
+/// ```
+pub trait Element: CheckedBitPattern + NoUninit + Send + Sync + 'static {
+    /// The numpy descr of this type in native byte order (`"<f8"` for `f64`
+    /// on little-endian machines), or `None` if it has none. Needed only for
+    /// `.npy` files.
+    const NPY_DESCR: Option<&'static str> = None;
+}
+
+macro_rules! element {
+    ($($ty:ty => $code:literal),* $(,)?) => {$(
+        impl Element for $ty {
+            const NPY_DESCR: Option<&'static str> = Some(native_descr!($code));
+        }
+    )*};
+}
+
+/// Prefixes a multi-byte type code with the target's byte-order character.
+macro_rules! native_descr {
+    ($code:literal) => {
+        if cfg!(target_endian = "little") {
+            concat!("<", $code)
+        } else {
+            concat!(">", $code)
+        }
+    };
+}
+
+impl Element for bool {
+    const NPY_DESCR: Option<&'static str> = Some("|b1");
+}
+impl Element for u8 {
+    const NPY_DESCR: Option<&'static str> = Some("|u1");
+}
+impl Element for i8 {
+    const NPY_DESCR: Option<&'static str> = Some("|i1");
+}
+element! {
+    u16 => "u2", i16 => "i2", u32 => "u4", i32 => "i4", u64 => "u8", i64 => "i8",
+    f32 => "f4", f64 => "f8", Complex<f32> => "c8", Complex<f64> => "c16",
+}
+
+/// The byte order of a dtype as written in its descr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    /// `'<'`.
+    Little,
+    /// `'>'`.
+    Big,
+    /// `'|'`: single bytes, or types with no byte order.
+    NotApplicable,
+}
+
+impl ByteOrder {
+    /// The byte order of the machine running this code.
+    pub const NATIVE: ByteOrder = if cfg!(target_endian = "little") {
+        ByteOrder::Little
+    } else {
+        ByteOrder::Big
+    };
+}
+
+/// The kind of a numpy dtype this crate understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `b`: bool.
+    Bool,
+    /// `i`: signed integer.
+    Int,
+    /// `u`: unsigned integer.
+    Uint,
+    /// `f`: IEEE float.
+    Float,
+    /// `c`: complex, a pair of floats.
+    Complex,
+}
+
+/// A numpy dtype of the kinds the crate maps: kind, item size and byte order.
+///
+/// Parsed from a `.npy` descr such as `'<f8'`, `'>i4'` or `'|b1'`.
+///
+/// ```
+/// use ndarray_memmap::{ByteOrder, DType, Kind};
+/// let dtype: DType = "<c16".parse()?;
+/// assert_eq!((dtype.kind, dtype.size, dtype.byte_order), (Kind::Complex, 16, ByteOrder::Little));
+/// assert_eq!(dtype.descr(), "<c16");
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DType {
+    /// What the bytes mean.
+    pub kind: Kind,
+    /// Bytes per element.
+    pub size: usize,
+    /// Byte order of multi-byte values.
+    pub byte_order: ByteOrder,
+}
+
+impl DType {
+    /// The canonical descr numpy writes for this dtype (`'|u1'`, `'<f8'`, ...).
+    pub fn descr(&self) -> String {
+        let order = match self.byte_order {
+            ByteOrder::Little => '<',
+            ByteOrder::Big => '>',
+            ByteOrder::NotApplicable => '|',
+        };
+        let kind = match self.kind {
+            Kind::Bool => 'b',
+            Kind::Int => 'i',
+            Kind::Uint => 'u',
+            Kind::Float => 'f',
+            Kind::Complex => 'c',
+        };
+        format!("{order}{kind}{}", self.size)
+    }
+
+    /// Size in bytes of the unit whose bytes are reversed to change byte
+    /// order: the item for numbers, each half for complex numbers.
+    pub fn swap_unit(&self) -> usize {
+        match self.kind {
+            Kind::Complex => self.size / 2,
+            _ => self.size,
+        }
+    }
+
+    /// Whether the data can be used in place on this machine.
+    pub fn is_native(&self) -> bool {
+        self.byte_order == ByteOrder::NATIVE || self.byte_order == ByteOrder::NotApplicable
+    }
+
+    /// The same dtype in native byte order.
+    pub fn to_native(self) -> DType {
+        match self.byte_order {
+            ByteOrder::NotApplicable => self,
+            _ => DType {
+                byte_order: ByteOrder::NATIVE,
+                ..self
+            },
+        }
+    }
+}
+
+impl std::str::FromStr for DType {
+    type Err = Error;
+
+    /// Parses a descr the way numpy's readers accept it: an optional `<`,
+    /// `>`, `|` or `=` prefix, a kind letter and an item size. Single-byte
+    /// types normalise to `|` whatever their prefix, as numpy does.
+    fn from_str(descr: &str) -> Result<DType> {
+        let unsupported = || Error::UnsupportedDtype {
+            descr: descr.to_owned(),
+        };
+        let (order, rest) = match descr.as_bytes().first() {
+            Some(b'<') => (ByteOrder::Little, &descr[1..]),
+            Some(b'>') => (ByteOrder::Big, &descr[1..]),
+            Some(b'|') => (ByteOrder::NotApplicable, &descr[1..]),
+            Some(b'=') => (ByteOrder::NATIVE, &descr[1..]),
+            _ => (ByteOrder::NATIVE, descr),
+        };
+        let mut chars = rest.chars();
+        let kind = match chars.next() {
+            Some('b') => Kind::Bool,
+            Some('i') => Kind::Int,
+            Some('u') => Kind::Uint,
+            Some('f') => Kind::Float,
+            Some('c') => Kind::Complex,
+            _ => return Err(unsupported()),
+        };
+        let digits = chars.as_str();
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(unsupported());
+        }
+        let size: usize = digits.parse().map_err(|_| unsupported())?;
+        let supported = match kind {
+            Kind::Bool => size == 1,
+            Kind::Int | Kind::Uint => matches!(size, 1 | 2 | 4 | 8),
+            Kind::Float => matches!(size, 4 | 8),
+            Kind::Complex => matches!(size, 8 | 16),
+        };
+        if !supported {
+            return Err(unsupported());
+        }
+        let byte_order = if size == 1 {
+            ByteOrder::NotApplicable
+        } else {
+            order
+        };
+        Ok(DType {
+            kind,
+            size,
+            byte_order,
+        })
+    }
+}
+
+impl std::fmt::Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.descr())
+    }
+}
+
+/// The short Rust name of `A`, for error messages (`f64`, `Complex<f32>`).
+pub(crate) fn type_name<A>() -> &'static str {
+    let full = std::any::type_name::<A>();
+    // Keep generic arguments readable: strip module paths before the last `::`
+    // of the outer name only.
+    match full.find('<') {
+        Some(open) => {
+            let outer = &full[..open];
+            let start = outer.rfind("::").map_or(0, |i| i + 2);
+            &full[start..]
+        }
+        None => full.rsplit("::").next().unwrap_or(full),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descr_parsing_normalises_single_byte_prefixes() {
+        for descr in ["<u1", ">u1", "|u1", "u1", "=u1"] {
+            assert_eq!(descr.parse::<DType>().unwrap().descr(), "|u1");
+        }
+        assert_eq!("<b1".parse::<DType>().unwrap().descr(), "|b1");
+        assert_eq!(">i4".parse::<DType>().unwrap().byte_order, ByteOrder::Big);
+    }
+
+    #[test]
+    fn descr_parsing_rejects_unsupported_kinds_and_sizes() {
+        for descr in [
+            "|S5", "<U3", "|V4", "<M8[ns]", "<f16", "<f2", "|O", "", "<", "<i3", "<f8x",
+        ] {
+            assert!(
+                matches!(descr.parse::<DType>(), Err(Error::UnsupportedDtype { descr: d }) if d == descr),
+                "{descr}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_builtin_descr_round_trips() {
+        fn check<A: Element>() {
+            let descr = A::NPY_DESCR.unwrap();
+            let dtype: DType = descr.parse().unwrap();
+            assert_eq!(dtype.descr(), descr);
+            assert_eq!(dtype.size, std::mem::size_of::<A>());
+            assert!(dtype.is_native());
+        }
+        check::<bool>();
+        check::<u8>();
+        check::<i8>();
+        check::<u16>();
+        check::<i16>();
+        check::<u32>();
+        check::<i32>();
+        check::<u64>();
+        check::<i64>();
+        check::<f32>();
+        check::<f64>();
+        check::<Complex<f32>>();
+        check::<Complex<f64>>();
+    }
+
+    #[test]
+    fn type_names_are_short() {
+        assert_eq!(type_name::<f64>(), "f64");
+        assert_eq!(type_name::<Complex<f32>>(), "Complex<f32>");
+    }
+}

@@ -1,0 +1,226 @@
+//! The crate's one error type.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong when mapping, creating or parsing an array file.
+///
+/// Every variant names the values involved so that the message alone tells
+/// what was expected and what was found. The enum is `#[non_exhaustive]`:
+/// match with a wildcard arm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call failed (open, stat, set_len, mmap, msync, ...).
+    #[error("{operation} failed for {path}", path = display_path(.path))]
+    Io {
+        /// What the crate was doing.
+        operation: &'static str,
+        /// The file involved, when there is one.
+        path: Option<PathBuf>,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A mode string is not one of numpy's.
+    #[error("mode must be one of 'r', 'c', 'r+', 'w+', 'readonly', 'copyonwrite', 'readwrite', 'write' (got {found:?})")]
+    InvalidMode {
+        /// The string that was given.
+        found: String,
+    },
+
+    /// An order string is not one of numpy's.
+    #[error("order must be one of 'C', 'F', 'A', 'K' (got {found:?})")]
+    InvalidOrder {
+        /// The string that was given.
+        found: String,
+    },
+
+    /// The file is shorter than `offset + nbytes` in a mode that must not extend it.
+    #[error("{path} is {found} bytes long, but offset {offset} plus {nbytes} bytes of data need {expected}", path = .path.display())]
+    FileTooShort {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the array needs, counting from the start of the file.
+        expected: u64,
+        /// The file's actual length.
+        found: u64,
+        /// Where the data starts.
+        offset: u64,
+        /// Bytes of element data.
+        nbytes: u64,
+    },
+
+    /// The offset lies past the end of the file and no shape was given.
+    #[error("offset {offset} is past the end of {path} ({file_len} bytes), so no shape can be inferred", path = .path.display())]
+    OffsetPastEnd {
+        /// The file.
+        path: PathBuf,
+        /// The requested offset.
+        offset: u64,
+        /// The file's length.
+        file_len: u64,
+    },
+
+    /// With no shape given, the bytes after the offset are not a whole number of elements.
+    #[error("{available} bytes after offset {offset} in {path} are not a multiple of the element size {element_size}", path = .path.display())]
+    TrailingBytes {
+        /// The file.
+        path: PathBuf,
+        /// The requested offset.
+        offset: u64,
+        /// Bytes from the offset to the end of the file.
+        available: u64,
+        /// `size_of` the element type.
+        element_size: usize,
+    },
+
+    /// The data would start at an address that is not aligned for the element type.
+    #[error("offset {offset} is not a multiple of the alignment {align} of {element}")]
+    Misaligned {
+        /// Byte offset of the data in the file.
+        offset: u64,
+        /// Required alignment of the element type.
+        align: usize,
+        /// The element type's name.
+        element: &'static str,
+    },
+
+    /// A shape's element count or byte length does not fit in memory arithmetic.
+    #[error("shape {shape:?} of {element_size}-byte elements at offset {offset} overflows the address space")]
+    SizeOverflow {
+        /// The requested shape.
+        shape: Vec<usize>,
+        /// `size_of` the element type.
+        element_size: usize,
+        /// The requested offset.
+        offset: u64,
+    },
+
+    /// A shape is needed but none was given (mode `w+`, or inference for more than one dimension).
+    #[error("a shape is required to {reason}")]
+    ShapeRequired {
+        /// Why the shape was needed.
+        reason: &'static str,
+    },
+
+    /// The shape's number of axes does not match the requested dimension type.
+    #[error(
+        "shape {shape:?} has {found} axes, but an array of dimension {expected} was requested"
+    )]
+    DimensionMismatch {
+        /// Axes the requested dimension type has.
+        expected: usize,
+        /// Axes the shape has.
+        found: usize,
+        /// The shape.
+        shape: Vec<usize>,
+    },
+
+    /// A byte is not a valid value of the element type (a `bool` byte other than 0 or 1).
+    #[error("{path} holds a byte that is not a valid {element} (only 0 and 1 are valid booleans)", path = display_path(.path))]
+    InvalidValue {
+        /// The file.
+        path: Option<PathBuf>,
+        /// The element type's name.
+        element: &'static str,
+    },
+
+    /// Another guard in this process maps the file in a conflicting way.
+    #[error("{path} is already mapped {existing} in this process; {requested} access would alias it", path = .path.display())]
+    AlreadyMapped {
+        /// The file.
+        path: PathBuf,
+        /// `"writable"` or `"read-only"`: what is there already.
+        existing: &'static str,
+        /// `"writable"` or `"read-only"`: what was asked for.
+        requested: &'static str,
+    },
+
+    /// Another process holds a conflicting advisory lock on the file.
+    #[error("{path} is locked by another process ({requested} lock refused); opt out with MemmapOptions::lock(false) only if you coordinate access yourself", path = .path.display())]
+    Locked {
+        /// The file.
+        path: PathBuf,
+        /// `"shared"` or `"exclusive"`.
+        requested: &'static str,
+    },
+
+    /// The `.npy` header could not be parsed.
+    #[error("invalid .npy header in {path}: {reason}", path = display_path(.path))]
+    NpyHeader {
+        /// The file, when reading from one.
+        path: Option<PathBuf>,
+        /// What is wrong, naming expected and found values.
+        reason: String,
+    },
+
+    /// The `.npy` file's dtype is not supported by this crate.
+    #[error("unsupported dtype {descr:?}: supported are bool '|b1', integers '|i1' '|u1' '<i2'..'<u8', floats '<f4' '<f8', complex '<c8' '<c16' (either byte order)")]
+    UnsupportedDtype {
+        /// The descr string from the header.
+        descr: String,
+    },
+
+    /// The file's dtype does not match the requested element type.
+    #[error("file holds {found:?} of shape {shape:?}, but {expected} was requested")]
+    DtypeMismatch {
+        /// The requested Rust element type and its descr.
+        expected: String,
+        /// The descr in the file.
+        found: String,
+        /// The shape in the file.
+        shape: Vec<usize>,
+    },
+
+    /// The data is in the other byte order and cannot be viewed in place.
+    #[error("file holds {found:?}, whose byte order is not native; read it into memory with read_npy, which swaps bytes")]
+    ByteOrder {
+        /// The descr in the file.
+        found: String,
+    },
+
+    /// A shape does not fit the mapped data (an internal check that guards the views).
+    #[error("shape {shape:?} does not fit the data: {reason}")]
+    InvalidShape {
+        /// The shape.
+        shape: Vec<usize>,
+        /// Why it does not fit.
+        reason: String,
+    },
+
+    /// An access hint that would be unsound for this kind of map.
+    #[error("advice {advice:?} would discard the private pages of a copy-on-write map")]
+    UnsoundAdvice {
+        /// The refused hint.
+        advice: crate::Advice,
+    },
+
+    /// The element type has no numpy descr, so it cannot be stored in a `.npy` file.
+    #[error("element type {element} has no .npy descr; implement Element::NPY_DESCR for it")]
+    NoNpyDescr {
+        /// The element type's name.
+        element: &'static str,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn display_path(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(path) => path.display().to_string(),
+        None => "<unnamed file>".to_owned(),
+    }
+}
+
+impl Error {
+    pub(crate) fn io(operation: &'static str, path: &std::path::Path, source: io::Error) -> Self {
+        Error::Io {
+            operation,
+            path: Some(path.to_path_buf()),
+            source,
+        }
+    }
+}

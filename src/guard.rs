@@ -1,0 +1,453 @@
+//! The guards: they own a file and its mapping and lend ndarray views of it.
+
+use std::fmt;
+use std::fs::File;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Axis, Dimension, IxDyn, RemoveAxis};
+
+use crate::element::{type_name, Element};
+use crate::error::{Error, Result};
+use crate::layout::Order;
+use crate::map::{Advice, ReadMapping, WriteMapping};
+use crate::mode::Mode;
+use crate::registry::Registration;
+
+/// What a guard knows about its file besides the data.
+///
+/// Field order matters: the file (and its advisory lock) and the registry
+/// entry are released only after the mapping, which is declared before this
+/// in each guard, is gone.
+pub(crate) struct Origin {
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) offset: u64,
+    pub(crate) mode: Mode,
+    pub(crate) order: Order,
+    /// Held, never read: closing it releases the advisory lock.
+    #[allow(dead_code)]
+    pub(crate) file: Option<File>,
+    /// Held, never read: dropping it removes the registry entry.
+    #[allow(dead_code)]
+    pub(crate) registration: Option<Registration>,
+}
+
+/// A read-only array in a memory-mapped file: numpy's `mode='r'`.
+///
+/// Derefs to [`ArrayRef`], so every read-only ndarray method works on the
+/// guard itself (`guard.sum()`, `guard.row(0)`, `guard.iter()`); [`view`]
+/// lends an [`ArrayView`] tied to the guard's lifetime.
+///
+/// [`view`]: Memmap::view
+///
+/// # Safety
+///
+/// This is the one safety text that every `unsafe fn` of this crate that maps
+/// a file refers to.
+///
+/// A memory map is memory that the operating system keeps equal to the file.
+/// Rust's references promise that the memory behind them does not change
+/// (for `&T`) or that nobody else can see it (for `&mut T`) while they live;
+/// another process, or another mapping or file handle in this one, that writes
+/// or truncates the file breaks that promise, and that is undefined behaviour
+/// (truncation also kills the process with `SIGBUS` on the next access).
+/// So the caller of a mapping function must ensure:
+///
+/// **While the guard lives, no other process, mapping or file handle
+/// truncates the file or writes the mapped range, except through this guard.**
+///
+/// Copy-on-write maps (`c`) are not snapshots: pages not yet written still
+/// show later changes to the file, so the same rule applies to them.
+///
+/// The crate narrows the risk but cannot remove it: it takes an advisory lock
+/// (shared for `r` and `c`, exclusive for `r+` and `w+`) that cooperating
+/// programs honour, refuses a second guard in this process that would alias a
+/// writable one, and checks the file's length before mapping so that a view
+/// never covers bytes past the end of the file. Advisory locks do not stop a
+/// program that ignores them. See `docs/safety.md` for the whole contract.
+///
+/// Safe alternatives: [`MemmapMut::scratch`] (an unlinked temporary file no
+/// other program can name), [`Memmap::from_mmap`] (a mapping you made and
+/// vouched for yourself) and [`read_npy`](crate::read_npy) /
+/// [`write_npy`](crate::write_npy) (ordinary reads and writes).
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Array2;
+/// use ndarray_memmap::MemmapExt;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("data.bin");
+/// // SAFETY: the file is new and private to this example.
+/// let mut fp = unsafe { Array2::<f32>::create_raw(&path, (3, 4)) }?;
+/// fp.assign(&Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f32));
+/// fp.close()?;
+///
+/// // SAFETY: as above.
+/// let newfp = unsafe { Array2::<f32>::open_raw(&path, (3, 4)) }?;
+/// assert_eq!(newfp.sum(), 66.0);
+/// assert_eq!(newfp[[2, 3]], 11.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Memmap<A: 'static, D = IxDyn> {
+    mapping: ReadMapping<A, D>,
+    origin: Origin,
+}
+
+/// A writable array in a memory-mapped file: numpy's `r+`, `w+` and `c` modes.
+///
+/// Derefs mutably to [`ArrayRef`], so every ndarray method works on the guard
+/// itself (`guard.fill(0.0)`, `guard.assign(&a)`, `guard.sum()`); [`view`] and
+/// [`view_mut`] lend views tied to the guard's lifetime. In `r+` and `w+`
+/// writes reach the file (visible to readers of the file at once, durable
+/// after [`flush`]); in `c` they stay in this process's memory.
+///
+/// Dropping the guard flushes best-effort; [`close`] flushes and reports the
+/// error. Mapping functions are `unsafe`: see [the contract](Memmap#safety).
+///
+/// [`view`]: MemmapMut::view
+/// [`view_mut`]: MemmapMut::view_mut
+/// [`flush`]: MemmapMut::flush
+/// [`close`]: MemmapMut::close
+pub struct MemmapMut<A: 'static, D = IxDyn> {
+    mapping: WriteMapping<A, D>,
+    origin: Origin,
+    flush_on_drop: bool,
+}
+
+/// Accessors that both guards share, matching numpy's memmap attributes.
+macro_rules! common_accessors {
+    () => {
+        /// The file's absolute path (numpy's `filename`), or `None` for scratch arrays.
+        pub fn path(&self) -> Option<&Path> {
+            self.origin.path.as_deref()
+        }
+
+        /// Where the data starts in the file, in bytes, as given (numpy's `offset`).
+        /// For `.npy` files, the header's length.
+        pub fn offset(&self) -> u64 {
+            self.origin.offset
+        }
+
+        /// The mode the file was opened in (numpy's `mode`).
+        pub fn mode(&self) -> Mode {
+            self.origin.mode
+        }
+
+        /// The order of the data in the file.
+        pub fn order(&self) -> Order {
+            self.origin.order
+        }
+
+        /// Bytes of element data in the mapping (numpy's `nbytes`).
+        pub fn nbytes(&self) -> usize {
+            self.len() * std::mem::size_of::<A>()
+        }
+
+        /// A read-only view of the whole array, borrowed from the guard.
+        pub fn view(&self) -> ArrayView<'_, A, D> {
+            self.mapping.view()
+        }
+
+        /// Tells the kernel how the whole mapping will be accessed (`madvise`).
+        ///
+        /// # Errors
+        /// [`Error::Io`] if the kernel refuses the hint;
+        /// [`Error::UnsoundAdvice`] for [`Advice::DontNeed`] on a copy-on-write map.
+        pub fn advise(&self, advice: Advice) -> Result<()> {
+            self.mapping.advise(advice)
+        }
+
+        /// Tells the kernel how the subviews `range` along axis 0 will be accessed.
+        ///
+        /// For C order, the rows `range` are contiguous bytes, and only those
+        /// are advised; for other layouts the whole mapping is advised.
+        ///
+        /// # Errors
+        /// As for `advise`.
+        pub fn advise_rows(&self, advice: Advice, range: std::ops::Range<usize>) -> Result<()> {
+            match row_bytes(self.view(), self.origin.order, &range) {
+                Some((start, len)) => self.mapping.advise_range(advice, start, len),
+                None => self.mapping.advise(advice),
+            }
+        }
+    };
+}
+
+impl<A: Element, D: Dimension> Memmap<A, D> {
+    pub(crate) fn new(mapping: ReadMapping<A, D>, origin: Origin) -> Self {
+        Memmap { mapping, origin }
+    }
+
+    common_accessors!();
+
+    /// Views `shape` elements of `A` in a mapping you made yourself.
+    ///
+    /// Safe because the `unsafe` part, mapping the file, is done (and its
+    /// [contract](Memmap#safety) vouched for) by the caller.
+    ///
+    /// # Errors
+    /// [`Error::SizeOverflow`] or [`Error::InvalidShape`] if `offset` plus the
+    /// shape's bytes exceed the mapping; [`Error::Misaligned`] or
+    /// [`Error::InvalidValue`] as for the mapping constructors.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::Ix1;
+    /// use ndarray_memmap::{Memmap, Order};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("v.bin");
+    /// std::fs::write(&path, [1u32, 2, 3].map(u32::to_ne_bytes).concat())?;
+    /// let file = std::fs::File::open(&path)?;
+    /// // SAFETY: the file is private to this example.
+    /// let mmap = unsafe { memmap2::Mmap::map(&file) }?;
+    /// let a = Memmap::<u32, Ix1>::from_mmap(mmap, 4, 2, Order::C)?;
+    /// assert_eq!(a.to_vec(), vec![2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_mmap(
+        mmap: memmap2::Mmap,
+        offset: usize,
+        shape: impl ndarray::IntoDimension<Dim = D>,
+        order: Order,
+    ) -> Result<Self> {
+        crate::layout::check_alignment::<A>(offset as u64)?;
+        let shape = order.stride_shape(shape.into_dimension());
+        let mapping = ReadMapping::from_mmap_range(mmap, offset, shape, None, offset as u64)?;
+        Ok(Memmap::new(
+            mapping,
+            Origin::detached(offset as u64, Mode::ReadOnly, order),
+        ))
+    }
+}
+
+impl<A: Element, D: Dimension> MemmapMut<A, D> {
+    pub(crate) fn new(mapping: WriteMapping<A, D>, origin: Origin) -> Self {
+        MemmapMut {
+            mapping,
+            origin,
+            flush_on_drop: true,
+        }
+    }
+
+    common_accessors!();
+
+    /// A mutable view of the whole array, borrowed exclusively from the guard.
+    pub fn view_mut(&mut self) -> ArrayViewMut<'_, A, D> {
+        self.mapping.view_mut()
+    }
+
+    /// Writes changes to disk and waits for it (`msync`): numpy's `flush()`.
+    ///
+    /// Changes are visible to other readers of the file without it; `flush`
+    /// makes them durable. A no-op for copy-on-write maps.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with the operating system's error.
+    pub fn flush(&self) -> Result<()> {
+        self.mapping.flush().map_err(|source| Error::Io {
+            operation: "msync",
+            path: self.origin.path.clone(),
+            source,
+        })
+    }
+
+    /// Flushes, unmaps and closes the file, reporting any error that `Drop`
+    /// would have to swallow.
+    ///
+    /// # Errors
+    /// As for [`flush`](MemmapMut::flush).
+    pub fn close(mut self) -> Result<()> {
+        let result = self.flush();
+        self.flush_on_drop = false;
+        result
+    }
+
+    /// Views `shape` elements of `A` in a writable mapping you made yourself
+    /// (see [`Memmap::from_mmap`]). Writes go wherever your mapping sends
+    /// them; [`flush`](MemmapMut::flush) calls the mapping's `flush`.
+    ///
+    /// # Errors
+    /// As for [`Memmap::from_mmap`].
+    pub fn from_mmap(
+        mmap: memmap2::MmapMut,
+        offset: usize,
+        shape: impl ndarray::IntoDimension<Dim = D>,
+        order: Order,
+    ) -> Result<Self> {
+        crate::layout::check_alignment::<A>(offset as u64)?;
+        let shape = order.stride_shape(shape.into_dimension());
+        let mapping = WriteMapping::from_mmap_range(
+            mmap,
+            offset,
+            shape,
+            crate::map::Sharing::Shared,
+            None,
+            offset as u64,
+        )?;
+        Ok(MemmapMut::new(
+            mapping,
+            Origin::detached(offset as u64, Mode::ReadWrite, order),
+        ))
+    }
+}
+
+impl Origin {
+    fn detached(offset: u64, mode: Mode, order: Order) -> Origin {
+        Origin {
+            path: None,
+            offset,
+            mode,
+            order,
+            file: None,
+            registration: None,
+        }
+    }
+}
+
+/// Byte range `(start, len)` of rows `range` in a C-contiguous view, if it is one.
+fn row_bytes<A, D: Dimension>(
+    view: ArrayView<'_, A, D>,
+    order: Order,
+    range: &std::ops::Range<usize>,
+) -> Option<(usize, usize)> {
+    if order != Order::C || view.ndim() == 0 || !view.is_standard_layout() {
+        return None;
+    }
+    let rows = view.len_of(Axis(0));
+    let end = range.end.min(rows);
+    let start = range.start.min(end);
+    let row_len = std::mem::size_of::<A>() * view.len().checked_div(rows).unwrap_or(0);
+    Some((start * row_len, (end - start) * row_len))
+}
+
+impl<A: 'static, D> Drop for MemmapMut<A, D> {
+    fn drop(&mut self) {
+        if self.flush_on_drop {
+            // Best effort: `close` is the way to see this error.
+            let _ = self.mapping.flush();
+        }
+    }
+}
+
+impl<A: Element, D: Dimension> Deref for Memmap<A, D> {
+    type Target = ArrayRef<A, D>;
+
+    fn deref(&self) -> &ArrayRef<A, D> {
+        self.mapping.array_ref()
+    }
+}
+
+impl<A: Element, D: Dimension> Deref for MemmapMut<A, D> {
+    type Target = ArrayRef<A, D>;
+
+    fn deref(&self) -> &ArrayRef<A, D> {
+        self.mapping.array_ref()
+    }
+}
+
+impl<A: Element, D: Dimension> DerefMut for MemmapMut<A, D> {
+    fn deref_mut(&mut self) -> &mut ArrayRef<A, D> {
+        self.mapping.array_mut()
+    }
+}
+
+fn debug_guard<A>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    origin: &Origin,
+    shape: &[usize],
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("path", &origin.path)
+        .field("dtype", &type_name::<A>())
+        .field("shape", &shape)
+        .field("order", &origin.order)
+        .field("mode", &origin.mode)
+        .field("offset", &origin.offset)
+        .finish()
+}
+
+impl<A: Element, D: Dimension> fmt::Debug for Memmap<A, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_guard::<A>(f, "Memmap", &self.origin, self.shape())
+    }
+}
+
+impl<A: Element, D: Dimension> fmt::Debug for MemmapMut<A, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_guard::<A>(f, "MemmapMut", &self.origin, self.shape())
+    }
+}
+
+/// Rows of a guard in chunks, each advised `WillNeed` before it is reached.
+///
+/// Made by [`Memmap::chunks`] and [`MemmapMut::chunks`].
+pub struct Chunks<'a, A, D: Dimension> {
+    view: ArrayView<'a, A, D>,
+    advise: Box<dyn Fn(std::ops::Range<usize>) + 'a>,
+    rows_per_chunk: usize,
+    next: usize,
+}
+
+impl<'a, A, D: RemoveAxis> Iterator for Chunks<'a, A, D> {
+    type Item = ArrayView<'a, A, D>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.view.ndim() == 0 {
+            return None;
+        }
+        let rows = self.view.len_of(Axis(0));
+        if self.next >= rows {
+            return None;
+        }
+        let start = self.next;
+        let end = (start + self.rows_per_chunk).min(rows);
+        // Start reading the chunk after this one while the caller works on this one.
+        let ahead_end = (end + self.rows_per_chunk).min(rows);
+        if ahead_end > end {
+            (self.advise)(end..ahead_end);
+        }
+        self.next = end;
+        let (chunk, _) = self.view.clone().split_at(Axis(0), end);
+        let (_, chunk) = chunk.split_at(Axis(0), start);
+        Some(chunk)
+    }
+}
+
+macro_rules! chunks_method {
+    () => {
+        /// Iterates over blocks of `rows_per_chunk` subviews along axis 0,
+        /// advising the kernel to read each block ahead of use: the pattern for
+        /// streaming through a file larger than memory.
+        ///
+        /// Advises [`Advice::Sequential`] for the whole map first. Hints are
+        /// best-effort; a refused hint does not stop the iteration. A 0-d
+        /// array yields nothing; `rows_per_chunk == 0` is treated as 1.
+        pub fn chunks(&self, rows_per_chunk: usize) -> Chunks<'_, A, D>
+        where
+            D: RemoveAxis,
+        {
+            let _ = self.advise(Advice::Sequential);
+            let view = self.view();
+            Chunks {
+                next: 0,
+                view,
+                advise: Box::new(move |rows| {
+                    let _ = self.advise_rows(Advice::WillNeed, rows);
+                }),
+                rows_per_chunk: rows_per_chunk.max(1),
+            }
+        }
+    };
+}
+
+impl<A: Element, D: Dimension> Memmap<A, D> {
+    chunks_method!();
+}
+
+impl<A: Element, D: Dimension> MemmapMut<A, D> {
+    chunks_method!();
+}

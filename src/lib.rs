@@ -1,0 +1,96 @@
+//! Disk-backed [`ndarray`] arrays through memory maps: what `numpy.memmap`
+//! and `numpy.lib.format.open_memmap` are for NumPy.
+//!
+//! An array whose elements live in a file is opened in constant time, without
+//! reading the file, and every ndarray algorithm works on it unchanged:
+//! slicing, `sum`, `dot`, `Zip`, `assign`, iterators and rayon. The operating
+//! system pages data in as it is touched, so arrays far larger than memory
+//! work, and writes go straight to the file.
+//!
+//! ```
+//! use ndarray::{s, Array2};
+//! use ndarray_memmap::MemmapExt;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("newfile.dat");
+//!
+//! // np.memmap(path, dtype='float32', mode='w+', shape=(3, 4))
+//! // SAFETY: no other program touches this new file while it is mapped.
+//! let mut fp = unsafe { Array2::<f32>::create_raw(&path, (3, 4)) }?;
+//! fp.assign(&Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f32));
+//! fp.close()?; // flushes and reports errors; dropping also flushes
+//!
+//! // np.memmap(path, dtype='float32', mode='r', shape=(3, 4))
+//! // SAFETY: as above.
+//! let newfp = unsafe { Array2::<f32>::open_raw(&path, (3, 4)) }?;
+//! assert_eq!(newfp.slice(s![.., 3]).to_vec(), vec![3.0, 7.0, 11.0]);
+//! assert_eq!(newfp.sum(), 66.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Overview
+//!
+//! - [`MemmapExt`]: constructors on ndarray's `Array` types, one per numpy
+//!   mode, for raw binary files and `.npy` files.
+//! - [`MemmapOptions`]: offsets, Fortran [`Order`], locking, preallocation,
+//!   access hints ([`Advice`]), header limits.
+//! - [`Memmap`] (read-only) and [`MemmapMut`] (writable): guards that own the
+//!   file and the mapping. They deref to [`ndarray::ArrayRef`], so
+//!   `guard.sum()` works, and lend [`ndarray::ArrayView`]s tied to their
+//!   lifetime. Writing through a read-only map does not compile.
+//! - [`read_npy`], [`write_npy`], [`read_npy_header`]: `.npy` files with
+//!   ordinary I/O, safe, also for data of the other byte order.
+//! - [`Element`]: the element types (`bool`, integers, floats, complex, and
+//!   your own plain-old-data types).
+//! - [`Error`]: one error type whose messages name the values involved.
+//!
+//! # Safety
+//!
+//! Functions that map a file are `unsafe fn`, as in `memmap2`: another
+//! process that writes or truncates a mapped file breaks the guarantees of
+//! every Rust reference into it. They all refer to one contract, on
+//! [`Memmap`](Memmap#safety). The crate narrows the risk with advisory locks,
+//! a registry of mapped files in this process and length checks before
+//! mapping; [`MemmapExt::scratch`], [`Memmap::from_mmap`], [`read_npy`] and
+//! [`write_npy`] are safe. Details: `docs/safety.md`.
+//!
+//! # Stricter than numpy
+//!
+//! Misaligned offsets, `bool` bytes other than 0 and 1, truncated `.npy`
+//! data and overflowing shapes are typed errors, never views. Files from
+//! untrusted sources never cause a panic: a damaged header is an
+//! [`Error::NpyHeader`] whose message says what was expected and found.
+//!
+//! # Features
+//!
+//! - `rayon`: enables ndarray's parallel iterators (`par_iter`, `par_azip!`)
+//!   on the views.
+//!
+//! The minimum supported Rust version is 1.89 (for `File::lock`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod element;
+mod error;
+mod ext;
+mod guard;
+mod layout;
+mod map;
+mod mode;
+mod npy;
+mod options;
+mod registry;
+mod sys;
+
+pub use element::{ByteOrder, DType, Element, Kind};
+pub use error::{Error, Result};
+pub use ext::MemmapExt;
+pub use guard::{Chunks, Memmap, MemmapMut};
+pub use layout::Order;
+pub use map::Advice;
+pub use mode::Mode;
+pub use npy::{read_npy, read_npy_header, write_npy, NpyHeader, MAGIC};
+pub use options::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

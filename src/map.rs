@@ -1,0 +1,381 @@
+//! The only module that maps files and turns mapped bytes into views.
+//!
+//! A mapping and the view into it live together in one value, so the view's
+//! internal `'static` lifetime never escapes: every view handed out is
+//! re-borrowed from `&self` or `&mut self`. Fields are declared view first,
+//! mapping second, so the view is dropped before the memory it points into.
+
+#![allow(unsafe_code)] // this module is the crate's mapping boundary; each block carries its proof
+
+use std::fs::File;
+use std::path::Path;
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Dimension, StrideShape};
+
+use crate::element::{type_name, Element};
+use crate::error::{Error, Result};
+
+/// An access-pattern hint for the kernel (`madvise`). A no-op where the
+/// platform has no `madvise`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Advice {
+    /// No special treatment (the kernel's default read-ahead).
+    Normal,
+    /// Pages will be read in order: read ahead aggressively, drop pages behind.
+    Sequential,
+    /// Pages will be read in no order: read only the page that faults.
+    Random,
+    /// Pages will be needed soon: start reading them now.
+    WillNeed,
+    /// Pages are not needed now: the kernel may drop them from this mapping;
+    /// they are read again from the file on the next access. Refused on
+    /// copy-on-write maps, whose private changes it would throw away.
+    DontNeed,
+}
+
+/// How to map: shared read-only, shared writable, or private copy-on-write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sharing {
+    Shared,
+    CopyOnWrite,
+}
+
+/// A read-only mapping and the one view into it.
+pub(crate) struct ReadMapping<A: 'static, D> {
+    view: ArrayView<'static, A, D>,
+    map: Option<Mmap>,
+}
+
+/// A writable mapping (shared or copy-on-write) and the one view into it.
+pub(crate) struct WriteMapping<A: 'static, D> {
+    view: ArrayViewMut<'static, A, D>,
+    map: Option<MmapMut>,
+    sharing: Sharing,
+}
+
+fn map_options(offset: u64, nbytes: usize, populate: bool) -> MmapOptions {
+    let mut options = MmapOptions::new();
+    options.offset(offset).len(nbytes);
+    if populate {
+        options.populate();
+    }
+    options
+}
+
+fn cast_error<A>(
+    path: Option<&Path>,
+    offset: u64,
+    err: bytemuck::checked::CheckedCastError,
+) -> Error {
+    match err {
+        bytemuck::checked::CheckedCastError::InvalidBitPattern => Error::InvalidValue {
+            path: path.map(Path::to_path_buf),
+            element: type_name::<A>(),
+        },
+        bytemuck::checked::CheckedCastError::PodCastError(_) => Error::Misaligned {
+            offset,
+            align: std::mem::align_of::<A>(),
+            element: type_name::<A>(),
+        },
+    }
+}
+
+fn shape_error<D: Dimension>(shape: &StrideShape<D>, err: ndarray::ShapeError) -> Error {
+    Error::InvalidShape {
+        shape: shape.raw_dim().slice().to_vec(),
+        reason: err.to_string(),
+    }
+}
+
+impl<A: Element, D: Dimension> ReadMapping<A, D> {
+    /// Maps `nbytes` at `offset` of `file` read-only and views them as `shape`.
+    ///
+    /// # Safety
+    /// The caller upholds the crate's mapping contract (see
+    /// [`Memmap`](crate::Memmap#safety)) for the mapped range while the result lives.
+    pub(crate) unsafe fn map(
+        file: &File,
+        path: &Path,
+        offset: u64,
+        nbytes: usize,
+        shape: StrideShape<D>,
+        populate: bool,
+    ) -> Result<Self> {
+        if nbytes == 0 {
+            return Self::empty(shape);
+        }
+        // SAFETY: the caller promises that no one truncates or changes the
+        // range while the mapping lives; the range lies inside the file
+        // (checked by the caller against the file's length).
+        let map = unsafe { map_options(offset, nbytes, populate).map(file) }
+            .map_err(|e| Error::io("mmap", path, e))?;
+        Self::from_mmap_range(map, 0, shape, Some(path), offset)
+    }
+
+    /// A view of no elements, backed by no mapping.
+    pub(crate) fn empty(shape: StrideShape<D>) -> Result<Self> {
+        let view = ArrayView::from_shape(shape.clone(), &[]).map_err(|e| shape_error(&shape, e))?;
+        Ok(ReadMapping { view, map: None })
+    }
+
+    /// Views `shape` elements starting `start` bytes into an existing mapping.
+    /// `file_offset` is only for error messages.
+    pub(crate) fn from_mmap_range(
+        map: Mmap,
+        start: usize,
+        shape: StrideShape<D>,
+        path: Option<&Path>,
+        file_offset: u64,
+    ) -> Result<Self> {
+        let (nbytes, _) = crate::layout::byte_extent::<A>(shape.raw_dim().slice(), start as u64)?;
+        let available = map.len().saturating_sub(start);
+        if available < nbytes {
+            return Err(Error::InvalidShape {
+                shape: shape.raw_dim().slice().to_vec(),
+                reason: format!(
+                    "needs {nbytes} bytes, the mapping has {available} after byte {start}"
+                ),
+            });
+        }
+        // SAFETY: `Mmap` owns memory that stays valid, at the same address,
+        // until the `Mmap` is dropped; moving the `Mmap` value does not move
+        // the pages. The slice is stored in `Self` beside the `Mmap`, is
+        // dropped before it (field order), and is only ever lent out
+        // re-borrowed for the lifetime of `&self`, so it never outlives the
+        // mapping. `start + nbytes <= map.len()` was checked above.
+        let bytes: &'static [u8] =
+            unsafe { std::slice::from_raw_parts(map.as_ptr().add(start), nbytes) };
+        let elements = bytemuck::checked::try_cast_slice::<u8, A>(bytes)
+            .map_err(|e| cast_error::<A>(path, file_offset, e))?;
+        let view =
+            ArrayView::from_shape(shape.clone(), elements).map_err(|e| shape_error(&shape, e))?;
+        Ok(ReadMapping {
+            view,
+            map: Some(map),
+        })
+    }
+
+    pub(crate) fn view(&self) -> ArrayView<'_, A, D> {
+        self.view.view()
+    }
+
+    pub(crate) fn array_ref(&self) -> &ArrayRef<A, D> {
+        &self.view
+    }
+
+    pub(crate) fn advise(&self, advice: Advice) -> Result<()> {
+        match &self.map {
+            Some(map) => advise_map(map, advice, 0, map.len()),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn advise_range(&self, advice: Advice, start: usize, len: usize) -> Result<()> {
+        match &self.map {
+            Some(map) => advise_map(map, advice, start, len),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<A: Element, D: Dimension> WriteMapping<A, D> {
+    /// Maps `nbytes` at `offset` of `file` writable (shared or private) and
+    /// views them as `shape`, checking every element's bytes.
+    ///
+    /// # Safety
+    /// The caller upholds the crate's mapping contract (see
+    /// [`Memmap`](crate::Memmap#safety)) for the mapped range while the result lives.
+    pub(crate) unsafe fn map(
+        file: &File,
+        path: &Path,
+        offset: u64,
+        nbytes: usize,
+        shape: StrideShape<D>,
+        populate: bool,
+        sharing: Sharing,
+    ) -> Result<Self> {
+        if nbytes == 0 {
+            return Self::empty(shape, sharing);
+        }
+        let options = map_options(offset, nbytes, populate);
+        let map = match sharing {
+            // SAFETY: as for `ReadMapping::map`; the file was opened for
+            // writing by the caller, and the range lies inside the file.
+            Sharing::Shared => unsafe { options.map_mut(file) },
+            // SAFETY: as above; a private mapping never writes the file.
+            Sharing::CopyOnWrite => unsafe { options.map_copy(file) },
+        }
+        .map_err(|e| Error::io("mmap", path, e))?;
+        Self::from_mmap_range(map, 0, shape, sharing, Some(path), offset)
+    }
+
+    pub(crate) fn empty(shape: StrideShape<D>, sharing: Sharing) -> Result<Self> {
+        let view =
+            ArrayViewMut::from_shape(shape.clone(), &mut []).map_err(|e| shape_error(&shape, e))?;
+        Ok(WriteMapping {
+            view,
+            map: None,
+            sharing,
+        })
+    }
+
+    pub(crate) fn from_mmap_range(
+        mut map: MmapMut,
+        start: usize,
+        shape: StrideShape<D>,
+        sharing: Sharing,
+        path: Option<&Path>,
+        file_offset: u64,
+    ) -> Result<Self> {
+        let (nbytes, _) = crate::layout::byte_extent::<A>(shape.raw_dim().slice(), start as u64)?;
+        let available = map.len().saturating_sub(start);
+        if available < nbytes {
+            return Err(Error::InvalidShape {
+                shape: shape.raw_dim().slice().to_vec(),
+                reason: format!(
+                    "needs {nbytes} bytes, the mapping has {available} after byte {start}"
+                ),
+            });
+        }
+        // SAFETY: as in `ReadMapping::from_mmap_range`: the pages stay put
+        // until the `MmapMut` drops, after the view. The slice is the only
+        // reference into the mapping: `self.map` is used afterwards only
+        // through memmap2's `flush`/`advise`, which pass the raw pointer to
+        // the kernel and create no reference to the bytes.
+        let bytes: &'static mut [u8] =
+            unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().add(start), nbytes) };
+        let elements = bytemuck::checked::try_cast_slice_mut::<u8, A>(bytes)
+            .map_err(|e| cast_error::<A>(path, file_offset, e))?;
+        let view = ArrayViewMut::from_shape(shape.clone(), elements)
+            .map_err(|e| shape_error(&shape, e))?;
+        Ok(WriteMapping {
+            view,
+            map: Some(map),
+            sharing,
+        })
+    }
+
+    pub(crate) fn view(&self) -> ArrayView<'_, A, D> {
+        self.view.view()
+    }
+
+    pub(crate) fn view_mut(&mut self) -> ArrayViewMut<'_, A, D> {
+        self.view.view_mut()
+    }
+
+    pub(crate) fn array_ref(&self) -> &ArrayRef<A, D> {
+        &self.view
+    }
+
+    pub(crate) fn array_mut(&mut self) -> &mut ArrayRef<A, D> {
+        &mut self.view
+    }
+
+    pub(crate) fn advise(&self, advice: Advice) -> Result<()> {
+        match &self.map {
+            Some(map) => self.advise_checked(map, advice, 0, map.len()),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn advise_range(&self, advice: Advice, start: usize, len: usize) -> Result<()> {
+        match &self.map {
+            Some(map) => self.advise_checked(map, advice, start, len),
+            None => Ok(()),
+        }
+    }
+
+    fn advise_checked(
+        &self,
+        map: &MmapMut,
+        advice: Advice,
+        start: usize,
+        len: usize,
+    ) -> Result<()> {
+        if advice == Advice::DontNeed && self.sharing == Sharing::CopyOnWrite {
+            return Err(Error::UnsoundAdvice { advice });
+        }
+        advise_map(map, advice, start, len)
+    }
+}
+
+impl<A: 'static, D> WriteMapping<A, D> {
+    /// Writes dirty pages back to the file and waits (`msync(MS_SYNC)`).
+    /// Nothing to do for copy-on-write maps, whose pages never reach the file.
+    pub(crate) fn flush(&self) -> std::io::Result<()> {
+        match (&self.map, self.sharing) {
+            (Some(map), Sharing::Shared) => map.flush(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Applies `advice` to `len` bytes at `start` of a mapping of any kind.
+#[cfg(unix)]
+fn advise_map<M: std::ops::Deref<Target = [u8]> + Advisable>(
+    map: &M,
+    advice: Advice,
+    start: usize,
+    len: usize,
+) -> Result<()> {
+    let len = len.min(map.len().saturating_sub(start));
+    if len == 0 {
+        return Ok(());
+    }
+    let checked = match advice {
+        Advice::Normal => memmap2::Advice::Normal,
+        Advice::Sequential => memmap2::Advice::Sequential,
+        Advice::Random => memmap2::Advice::Random,
+        Advice::WillNeed => memmap2::Advice::WillNeed,
+        Advice::DontNeed => {
+            return map.dont_need(start, len).map_err(|source| Error::Io {
+                operation: "madvise",
+                path: None,
+                source,
+            })
+        }
+    };
+    map.advise(checked, start, len).map_err(|source| Error::Io {
+        operation: "madvise",
+        path: None,
+        source,
+    })
+}
+
+#[cfg(not(unix))]
+fn advise_map<M>(_map: &M, _advice: Advice, _start: usize, _len: usize) -> Result<()> {
+    // No madvise here: hints are optional by nature, so ignoring them is correct.
+    Ok(())
+}
+
+/// memmap2's advice calls, shared by its read-only and writable maps.
+#[cfg(unix)]
+trait Advisable {
+    fn advise(&self, advice: memmap2::Advice, start: usize, len: usize) -> std::io::Result<()>;
+    fn dont_need(&self, start: usize, len: usize) -> std::io::Result<()>;
+}
+
+#[cfg(unix)]
+macro_rules! advisable {
+    ($($map:ty),*) => {$(
+        impl Advisable for $map {
+            fn advise(&self, advice: memmap2::Advice, start: usize, len: usize) -> std::io::Result<()> {
+                self.advise_range(advice, start, len)
+            }
+
+            fn dont_need(&self, start: usize, len: usize) -> std::io::Result<()> {
+                // SAFETY: only shared file mappings reach here (copy-on-write
+                // maps are refused in `advise_checked`). For those, dropping
+                // pages loses nothing: the data lives in the page cache and the
+                // file, and the next access reads the same bytes back, so no
+                // value visible through a reference changes.
+                unsafe { self.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len) }
+            }
+        }
+    )*};
+}
+
+#[cfg(unix)]
+advisable!(Mmap, MmapMut);

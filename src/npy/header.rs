@@ -1,0 +1,785 @@
+//! The `.npy` header: parse and format. Pure functions over bytes; no files,
+//! no `unsafe`. Untrusted input yields a typed error, never a panic.
+
+use std::io::Read;
+
+use crate::element::DType;
+use crate::error::{Error, Result};
+use crate::layout::Order;
+
+/// The six bytes every `.npy` file starts with.
+pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+/// numpy aligns the data to this many bytes.
+const ARRAY_ALIGN: usize = 64;
+
+/// numpy pads the growth axis as if it had this many digits.
+const GROWTH_AXIS_MAX_DIGITS: usize = 21;
+
+/// Deepest nesting of brackets the parser follows (a header needs 2).
+const MAX_DEPTH: usize = 16;
+
+/// What a `.npy` header says about the array that follows it.
+///
+/// Read one from a file with [`read_npy_header`](crate::read_npy_header), or
+/// from bytes with [`NpyHeader::parse`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NpyHeader {
+    /// Format version: `(1, 0)`, `(2, 0)` or `(3, 0)`.
+    pub version: (u8, u8),
+    /// The dtype descr exactly as written (`"<f8"`, `"|b1"`, ...).
+    pub descr: String,
+    /// Whether the data is in Fortran (column-major) order.
+    pub fortran_order: bool,
+    /// The array's shape; empty for 0-d arrays.
+    pub shape: Vec<usize>,
+    /// Where the data starts: the length of magic, version, length field and header.
+    pub data_offset: u64,
+}
+
+impl NpyHeader {
+    /// The descr parsed into a [`DType`].
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedDtype`] for dtypes the crate cannot map.
+    pub fn dtype(&self) -> Result<DType> {
+        self.descr.parse()
+    }
+
+    /// The data's memory order.
+    pub fn order(&self) -> Order {
+        if self.fortran_order {
+            Order::Fortran
+        } else {
+            Order::C
+        }
+    }
+
+    /// The number of elements (1 for 0-d arrays), or `None` on overflow.
+    pub fn len(&self) -> Option<usize> {
+        self.shape
+            .iter()
+            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// Parses a header from the start of `bytes`, which may go on into the data.
+    ///
+    /// # Errors
+    /// [`Error::NpyHeader`] for a damaged or oversized header (longer than
+    /// `max_header_size`), [`Error::UnsupportedDtype`] for a descr that is not
+    /// a string (structured dtypes).
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray_memmap::NpyHeader;
+    /// let mut bytes = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".to_vec();
+    /// bytes.extend([b' '; 58]);
+    /// bytes.push(b'\n');
+    /// let header = NpyHeader::parse(&bytes, 10_000)?;
+    /// assert_eq!((header.descr.as_str(), header.shape.as_slice(), header.data_offset), ("<f4", &[2, 3][..], 128));
+    /// # Ok::<(), ndarray_memmap::Error>(())
+    /// ```
+    pub fn parse(bytes: &[u8], max_header_size: usize) -> Result<NpyHeader> {
+        read_header(&mut &bytes[..], max_header_size)
+    }
+
+    /// The exact header bytes numpy writes for this dtype, order and shape
+    /// (`np.save`, `open_memmap`): the smallest version that can hold it,
+    /// padded with spaces and a newline so the data starts at a multiple of 64.
+    ///
+    /// ```
+    /// use ndarray_memmap::NpyHeader;
+    /// let bytes = NpyHeader::format("<f4", false, &[2, 3]);
+    /// assert_eq!(bytes.len(), 128);
+    /// assert!(bytes.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
+    /// assert!(bytes.ends_with(b" \n"));
+    /// ```
+    pub fn format(descr: &str, fortran_order: bool, shape: &[usize]) -> Vec<u8> {
+        let mut text = format!(
+            "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
+            python_str_repr(descr),
+            if fortran_order { "True" } else { "False" },
+            python_tuple_repr(shape),
+        );
+        if !shape.is_empty() {
+            // Room for the growth axis to gain digits without moving the data.
+            let axis = if fortran_order {
+                shape[shape.len() - 1]
+            } else {
+                shape[0]
+            };
+            let digits = axis.to_string().len();
+            text.extend(std::iter::repeat_n(
+                ' ',
+                GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits),
+            ));
+        }
+        let latin1 = text.chars().all(|c| (c as u32) < 256);
+        let encoded: Vec<u8> = if latin1 {
+            text.chars().map(|c| c as u8).collect()
+        } else {
+            text.into_bytes()
+        };
+        // Version and padding are decided together: the length field's size
+        // changes the prefix, which changes the padding.
+        let hlen = encoded.len() + 1; // the final '\n'
+        let padded = |prefix: usize| hlen + ARRAY_ALIGN - (prefix + hlen) % ARRAY_ALIGN;
+        let (version, header_len) = if !latin1 {
+            ((3u8, 0u8), padded(12))
+        } else if padded(10) <= u16::MAX as usize {
+            ((1, 0), padded(10))
+        } else {
+            ((2, 0), padded(12))
+        };
+        let mut out = Vec::with_capacity(12 + header_len);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&[version.0, version.1]);
+        if version == (1, 0) {
+            out.extend_from_slice(&(header_len as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(header_len as u32).to_le_bytes());
+        }
+        out.extend_from_slice(&encoded);
+        out.resize(out.len() + header_len - hlen, b' ');
+        out.push(b'\n');
+        out
+    }
+}
+
+fn header_error(reason: impl Into<String>) -> Error {
+    Error::NpyHeader {
+        path: None,
+        reason: reason.into(),
+    }
+}
+
+/// Reads exactly `buf.len()` bytes or explains how many were missing.
+fn read_full(reader: &mut impl Read, buf: &mut [u8], what: &str) -> Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => {
+                return Err(header_error(format!(
+                    "file ends while reading {what}: expected {} bytes, found {filled}",
+                    buf.len()
+                )))
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(Error::Io {
+                    operation: "read .npy header",
+                    path: None,
+                    source,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and parses a header from `reader`, leaving it at the first data byte.
+/// The header's length is checked against `max_header_size` before any
+/// buffer for it is allocated.
+pub(crate) fn read_header(reader: &mut impl Read, max_header_size: usize) -> Result<NpyHeader> {
+    let mut magic = [0u8; 8];
+    read_full(reader, &mut magic, "the magic string")?;
+    if &magic[..6] != MAGIC {
+        return Err(header_error(format!(
+            "the magic string is not correct: expected {}, found {}",
+            escape_bytes(MAGIC),
+            escape_bytes(&magic[..6])
+        )));
+    }
+    let version = (magic[6], magic[7]);
+    let length_size = match version {
+        (1, 0) => 2,
+        (2, 0) | (3, 0) => 4,
+        (major, minor) => {
+            return Err(header_error(format!(
+                "unsupported format version {major}.{minor}: expected 1.0, 2.0 or 3.0"
+            )))
+        }
+    };
+    let mut length = [0u8; 4];
+    read_full(reader, &mut length[..length_size], "the header length")?;
+    let header_len = u32::from_le_bytes(length) as usize;
+    if header_len > max_header_size {
+        return Err(header_error(format!(
+            "header length {header_len} exceeds the limit of {max_header_size} bytes (see MemmapOptions::max_header_size)"
+        )));
+    }
+    let mut raw = vec![0u8; header_len];
+    read_full(reader, &mut raw, "the header")?;
+    let text: String = if version == (3, 0) {
+        String::from_utf8(raw)
+            .map_err(|e| header_error(format!("header is not valid UTF-8: {e}")))?
+    } else {
+        raw.iter().map(|&b| b as char).collect() // latin-1
+    };
+    let data_offset = (8 + length_size + header_len) as u64;
+    let fields = parse_dict(&text, version != (3, 0))?;
+    Ok(NpyHeader {
+        version,
+        descr: fields.descr,
+        fortran_order: fields.fortran_order,
+        shape: fields.shape,
+        data_offset,
+    })
+}
+
+/// A Python literal, as far as `.npy` headers use them.
+#[derive(Debug)]
+enum Value {
+    Str(String),
+    Int(i128),
+    Bool(bool),
+    None,
+    Tuple(Vec<Value>),
+    List(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+}
+
+impl Value {
+    /// Python's `repr`, for error messages.
+    fn repr(&self) -> String {
+        fn seq(items: &[Value]) -> String {
+            items.iter().map(Value::repr).collect::<Vec<_>>().join(", ")
+        }
+        match self {
+            Value::Str(s) => python_str_repr(s),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+            Value::None => "None".to_owned(),
+            Value::Tuple(items) if items.len() == 1 => format!("({},)", items[0].repr()),
+            Value::Tuple(items) => format!("({})", seq(items)),
+            Value::List(items) => format!("[{}]", seq(items)),
+            Value::Dict(pairs) => {
+                let body: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", k.repr(), v.repr()))
+                    .collect();
+                format!("{{{}}}", body.join(", "))
+            }
+        }
+    }
+}
+
+struct Fields {
+    descr: String,
+    fortran_order: bool,
+    shape: Vec<usize>,
+}
+
+/// Parses the header text and checks it holds exactly numpy's three keys.
+fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
+    let mut parser = Parser {
+        chars: text.char_indices().peekable(),
+        text,
+        allow_long_suffix,
+    };
+    let value = parser.value(0)?;
+    parser.skip_space();
+    if let Some((at, c)) = parser.chars.next() {
+        return Err(header_error(format!(
+            "cannot parse header: unexpected {c:?} at character {at} after the dictionary"
+        )));
+    }
+    let Value::Dict(pairs) = value else {
+        return Err(header_error(format!(
+            "header is not a dictionary: {}",
+            value.repr()
+        )));
+    };
+    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
+    let mut keys = Vec::new();
+    for (key, value) in pairs {
+        let name = match &key {
+            Value::Str(name) => name.as_str(),
+            _ => "",
+        };
+        match name {
+            "descr" => descr = Some(value),
+            "fortran_order" => fortran_order = Some(value),
+            "shape" => shape = Some(value),
+            _ => {}
+        }
+        keys.push(key.repr());
+    }
+    keys.sort();
+    keys.dedup();
+    let (Some(descr), Some(fortran_order), Some(shape), 3) =
+        (descr, fortran_order, shape, keys.len())
+    else {
+        return Err(header_error(format!(
+            "header does not contain the correct keys: expected ['descr', 'fortran_order', 'shape'], found [{}]",
+            keys.join(", ")
+        )));
+    };
+    let descr = match descr {
+        Value::Str(s) => s,
+        other => {
+            return Err(Error::UnsupportedDtype {
+                descr: other.repr(),
+            })
+        }
+    };
+    let fortran_order = match fortran_order {
+        Value::Bool(b) => b,
+        other => {
+            return Err(header_error(format!(
+                "fortran_order is not a valid bool: {}",
+                other.repr()
+            )))
+        }
+    };
+    let shape = match &shape {
+        Value::Tuple(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Int(n) if *n < 0 => Err(header_error(format!(
+                    "negative dimensions are not allowed: shape {}",
+                    shape.repr()
+                ))),
+                Value::Int(n) => usize::try_from(*n).map_err(|_| {
+                    header_error(format!(
+                        "dimension {n} in shape {} is too large",
+                        shape.repr()
+                    ))
+                }),
+                _ => Err(header_error(format!(
+                    "shape is not valid: {}",
+                    shape.repr()
+                ))),
+            })
+            .collect::<Result<Vec<usize>>>()?,
+        other => {
+            return Err(header_error(format!(
+                "shape is not valid: {}",
+                other.repr()
+            )))
+        }
+    };
+    Ok(Fields {
+        descr,
+        fortran_order,
+        shape,
+    })
+}
+
+/// A recursive-descent parser for the Python literals `ast.literal_eval`
+/// accepts in headers: dicts, tuples, lists, strings, integers, booleans, None.
+struct Parser<'a> {
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
+    text: &'a str,
+    allow_long_suffix: bool,
+}
+
+impl Parser<'_> {
+    fn skip_space(&mut self) {
+        while self
+            .chars
+            .next_if(|(_, c)| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'))
+            .is_some()
+        {}
+    }
+
+    fn unexpected(&mut self, wanted: &str) -> Error {
+        match self.chars.peek() {
+            Some(&(at, c)) => header_error(format!(
+                "cannot parse header: expected {wanted}, found {c:?} at character {at}"
+            )),
+            None => header_error(format!(
+                "cannot parse header: expected {wanted}, found the end of the header"
+            )),
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_DEPTH {
+            return Err(header_error(format!(
+                "cannot parse header: nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.skip_space();
+        match self.chars.peek().map(|&(_, c)| c) {
+            Some('{') => self.dict(depth),
+            Some('(') => {
+                let (items, trailing_comma) = self.sequence('(', ')', depth)?;
+                // `(x)` is just x in Python; `(x,)` is a tuple.
+                if items.len() == 1 && !trailing_comma {
+                    Ok(items.into_iter().next().unwrap_or(Value::None))
+                } else {
+                    Ok(Value::Tuple(items))
+                }
+            }
+            Some('[') => Ok(Value::List(self.sequence('[', ']', depth)?.0)),
+            Some('\'' | '"') => self.string(),
+            Some(c) if c.is_ascii_digit() || c == '-' || c == '+' => self.int(),
+            Some(c) if c.is_alphabetic() => self.word(),
+            _ => Err(self.unexpected("a value")),
+        }
+    }
+
+    fn expect(&mut self, want: char) -> Result<()> {
+        self.skip_space();
+        if self.chars.next_if(|&(_, c)| c == want).is_some() {
+            Ok(())
+        } else {
+            Err(self.unexpected(&format!("{want:?}")))
+        }
+    }
+
+    /// Items between `open` and `close`, and whether a comma followed the last.
+    fn sequence(&mut self, open: char, close: char, depth: usize) -> Result<(Vec<Value>, bool)> {
+        self.expect(open)?;
+        let mut items = Vec::new();
+        let mut trailing_comma = false;
+        loop {
+            self.skip_space();
+            if self.chars.next_if(|&(_, c)| c == close).is_some() {
+                return Ok((items, trailing_comma));
+            }
+            items.push(self.value(depth + 1)?);
+            self.skip_space();
+            trailing_comma = self.chars.next_if(|&(_, c)| c == ',').is_some();
+            if !trailing_comma {
+                self.expect(close)?;
+                return Ok((items, false));
+            }
+        }
+    }
+
+    fn dict(&mut self, depth: usize) -> Result<Value> {
+        self.expect('{')?;
+        let mut pairs = Vec::new();
+        loop {
+            self.skip_space();
+            if self.chars.next_if(|&(_, c)| c == '}').is_some() {
+                return Ok(Value::Dict(pairs));
+            }
+            let key = self.value(depth + 1)?;
+            self.expect(':')?;
+            let value = self.value(depth + 1)?;
+            pairs.push((key, value));
+            self.skip_space();
+            if self.chars.next_if(|&(_, c)| c == ',').is_none() {
+                self.expect('}')?;
+                return Ok(Value::Dict(pairs));
+            }
+        }
+    }
+
+    fn string(&mut self) -> Result<Value> {
+        let Some((_, quote)) = self.chars.next() else {
+            return Err(self.unexpected("a string"));
+        };
+        let mut out = String::new();
+        loop {
+            match self.chars.next() {
+                None => return Err(header_error("cannot parse header: unterminated string")),
+                Some((_, c)) if c == quote => return Ok(Value::Str(out)),
+                Some((_, '\\')) => match self.chars.next() {
+                    Some((_, c @ ('\\' | '\'' | '"'))) => out.push(c),
+                    Some((_, 'n')) => out.push('\n'),
+                    Some((_, 't')) => out.push('\t'),
+                    Some((at, c)) => {
+                        return Err(header_error(format!(
+                            "cannot parse header: unsupported escape \\{c} at character {at}"
+                        )))
+                    }
+                    None => return Err(header_error("cannot parse header: unterminated string")),
+                },
+                Some((_, '\n')) => {
+                    return Err(header_error("cannot parse header: newline inside a string"))
+                }
+                Some((_, c)) => out.push(c),
+            }
+        }
+    }
+
+    fn int(&mut self) -> Result<Value> {
+        let start = self.chars.peek().map_or(self.text.len(), |&(i, _)| i);
+        let negative = matches!(
+            self.chars.next_if(|&(_, c)| c == '-' || c == '+'),
+            Some((_, '-'))
+        );
+        let mut value: i128 = 0;
+        let mut digits = 0;
+        while let Some((_, c)) = self.chars.next_if(|(_, c)| c.is_ascii_digit()) {
+            let digit = i128::from(c as u8 - b'0');
+            value = value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(digit))
+                .ok_or_else(|| {
+                    header_error(format!(
+                        "cannot parse header: integer at character {start} is too large"
+                    ))
+                })?;
+            digits += 1;
+        }
+        if digits == 0 {
+            return Err(self.unexpected("a digit"));
+        }
+        // Python 2 wrote longs as `3L`; numpy still accepts them in v1/v2 headers.
+        if self.allow_long_suffix {
+            self.chars.next_if(|&(_, c)| c == 'L' || c == 'l');
+        }
+        if self
+            .chars
+            .peek()
+            .is_some_and(|&(_, c)| c.is_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(self.unexpected("the end of an integer"));
+        }
+        Ok(Value::Int(if negative { -value } else { value }))
+    }
+
+    fn word(&mut self) -> Result<Value> {
+        let start = self.chars.peek().map_or(self.text.len(), |&(i, _)| i);
+        let mut end = start;
+        while let Some((i, c)) = self
+            .chars
+            .next_if(|(_, c)| c.is_alphanumeric() || *c == '_')
+        {
+            end = i + c.len_utf8();
+        }
+        match &self.text[start..end] {
+            "True" => Ok(Value::Bool(true)),
+            "False" => Ok(Value::Bool(false)),
+            "None" => Ok(Value::None),
+            word => Err(header_error(format!(
+                "cannot parse header: {word:?} at character {start} is not a literal"
+            ))),
+        }
+    }
+}
+
+/// Python's `repr` of a string: single quotes unless the text holds one and no double quote.
+fn python_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `repr` of a tuple of ints: `()`, `(3,)`, `(2, 3)`.
+fn python_tuple_repr(shape: &[usize]) -> String {
+    match shape {
+        [] => "()".to_owned(),
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Bytes as Python writes them: `b'\x93NUMPY'`.
+fn escape_bytes(bytes: &[u8]) -> String {
+    let escaped: String = bytes
+        .iter()
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    format!("b'{escaped}'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_bytes(dict: &str, version: (u8, u8)) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend([version.0, version.1]);
+        if version == (1, 0) {
+            out.extend((dict.len() as u16).to_le_bytes());
+        } else {
+            out.extend((dict.len() as u32).to_le_bytes());
+        }
+        out.extend(dict.as_bytes());
+        out
+    }
+
+    fn reason(result: Result<NpyHeader>) -> String {
+        match result {
+            Err(Error::NpyHeader { reason, .. }) => reason,
+            other => panic!("expected a header error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn format_matches_numpys_worked_example_byte_for_byte() {
+        let mut expected =
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+                .to_vec();
+        expected.extend([b' '; 58]);
+        expected.push(b'\n');
+        assert_eq!(NpyHeader::format("<f4", false, &[2, 3]), expected);
+    }
+
+    #[test]
+    fn growth_padding_keeps_the_header_at_128_bytes_up_to_21_digits() {
+        for exponent in 0..=19u32 {
+            let n = 10usize.pow(exponent);
+            assert_eq!(NpyHeader::format("<f8", false, &[n]).len(), 128, "{n}");
+            assert_eq!(NpyHeader::format("<f8", true, &[3, n]).len(), 128, "{n}");
+        }
+        assert_eq!(NpyHeader::format("<f8", false, &[5_368_709_120]).len(), 128);
+    }
+
+    #[test]
+    fn zero_dimensional_headers_have_no_growth_padding() {
+        let bytes = NpyHeader::format("<i8", false, &[]);
+        let text = String::from_utf8_lossy(&bytes[10..]);
+        assert!(text.starts_with("{'descr': '<i8', 'fortran_order': False, 'shape': (), }"));
+        assert_eq!(bytes.len() % 64, 0);
+    }
+
+    #[test]
+    fn padding_is_never_zero_and_always_ends_in_newline() {
+        for ndim in 0..40 {
+            let shape = vec![7usize; ndim];
+            let bytes = NpyHeader::format("<u2", false, &shape);
+            assert_eq!(bytes.len() % 64, 0);
+            assert_eq!(*bytes.last().unwrap(), b'\n');
+            assert_eq!(bytes[bytes.len() - 2], b' ');
+            let header = NpyHeader::parse(&bytes, usize::MAX).unwrap();
+            assert_eq!(header.shape, shape);
+            assert_eq!(header.data_offset as usize, bytes.len());
+        }
+    }
+
+    #[test]
+    fn huge_headers_switch_to_version_2() {
+        let shape = vec![1usize; 30_000];
+        let bytes = NpyHeader::format("<f8", false, &shape);
+        assert_eq!(&bytes[6..8], &[2, 0]);
+        assert_eq!(bytes.len() % 64, 0);
+        let header = NpyHeader::parse(&bytes, usize::MAX).unwrap();
+        assert_eq!((header.version, header.shape.len()), ((2, 0), 30_000));
+    }
+
+    #[test]
+    fn non_latin1_descr_switches_to_version_3() {
+        let bytes = NpyHeader::format("|V\u{4e16}", false, &[2]);
+        assert_eq!(&bytes[6..8], &[3, 0]);
+        let header = NpyHeader::parse(&bytes, 10_000).unwrap();
+        assert_eq!(header.descr, "|V\u{4e16}");
+    }
+
+    #[test]
+    fn parser_accepts_what_literal_eval_accepts() {
+        let cases = [
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+            "{\"shape\": (3,), \"fortran_order\": False, \"descr\": \"<f8\"}",
+            "{ 'descr' : '<f8' ,\n'fortran_order':False,'shape':( 3 , ) }   \n",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3L,), }",
+        ];
+        for dict in cases {
+            let header = NpyHeader::parse(&header_bytes(dict, (1, 0)), 10_000).unwrap();
+            assert_eq!(
+                (header.descr.as_str(), header.shape.as_slice()),
+                ("<f8", &[3][..]),
+                "{dict}"
+            );
+        }
+        let scalar = NpyHeader::parse(
+            &header_bytes("{'descr':'|u1','fortran_order':True,'shape':()}", (1, 0)),
+            100,
+        )
+        .unwrap();
+        assert!(scalar.shape.is_empty() && scalar.fortran_order);
+    }
+
+    #[test]
+    fn parser_names_what_is_wrong() {
+        let cases = [
+            ("[1, 2]", "header is not a dictionary: [1, 2]"),
+            ("{'descr': '<f8', 'shape': (3,)}", "found ['descr', 'shape']"),
+            ("{'descr': '<f8', 'fortran_order': 0, 'shape': (3,)}", "fortran_order is not a valid bool: 0"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': [3]}", "shape is not valid: [3]"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (3, -1)}", "negative dimensions"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'x': 1}", "correct keys"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (3,", "expected"),
+            ("{'descr': '<f8', 'fortran_order': Nope, 'shape': (3,)}", "\"Nope\""),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999999999999999999999,)}", "too large"),
+        ];
+        for (dict, fragment) in cases {
+            let why = reason(NpyHeader::parse(&header_bytes(dict, (1, 0)), 10_000));
+            assert!(why.contains(fragment), "{dict}: {why}");
+        }
+    }
+
+    #[test]
+    fn long_suffix_is_refused_in_version_3() {
+        let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3L,), }";
+        assert!(
+            reason(NpyHeader::parse(&header_bytes(dict, (3, 0)), 10_000))
+                .contains("end of an integer")
+        );
+    }
+
+    #[test]
+    fn structured_descr_is_an_unsupported_dtype() {
+        let dict = "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }";
+        match NpyHeader::parse(&header_bytes(dict, (1, 0)), 10_000) {
+            Err(Error::UnsupportedDtype { descr }) => assert_eq!(descr, "[('a', '<f4')]"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn prefix_errors_name_expected_and_found() {
+        assert!(reason(NpyHeader::parse(b"\x93NUM", 100)).contains("expected 8 bytes, found 4"));
+        assert!(reason(NpyHeader::parse(b"\x92NUMPY\x01\x00", 100)).contains("found b'\\x92NUMPY'"));
+        assert!(reason(NpyHeader::parse(b"\x93NUMPY\x01\x01\x00\x00", 100)).contains("version 1.1"));
+        assert!(reason(NpyHeader::parse(b"\x93NUMPY\x01\x00\x10", 100)).contains("header length"));
+        assert!(
+            reason(NpyHeader::parse(b"\x93NUMPY\x01\x00\x76\x00{'descr'", 200))
+                .contains("expected 118 bytes, found 8")
+        );
+    }
+
+    #[test]
+    fn header_size_is_capped_before_allocating() {
+        let bytes = b"\x93NUMPY\x02\x00\xff\xff\xff\xff";
+        assert!(reason(NpyHeader::parse(bytes, 10_000))
+            .contains("header length 4294967295 exceeds the limit of 10000"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let dict = format!("{}{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(
+            reason(NpyHeader::parse(&header_bytes(&dict, (2, 0)), usize::MAX))
+                .contains("nested deeper")
+        );
+    }
+}

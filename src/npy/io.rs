@@ -1,0 +1,147 @@
+//! Reading and writing `.npy` files with ordinary file I/O: no mapping, no
+//! contract, safe. Also the way to load data of the other byte order.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use ndarray::{Array, ArrayBase, Data, Dimension, ShapeBuilder};
+
+use crate::element::{type_name, Element};
+use crate::error::{Error, Result};
+use crate::layout::to_dim;
+use crate::layout::Order;
+use crate::npy::header::{read_header, NpyHeader};
+use crate::npy::open::{attach_path, data_len, descr_of, is_fortran_only, match_dtype, Match};
+use crate::options::DEFAULT_MAX_HEADER_SIZE;
+
+/// Reads only the header of a `.npy` file: for programs that choose the
+/// element type at run time.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read, [`Error::NpyHeader`] if the header
+/// is damaged or longer than numpy's default cap of 10000 bytes.
+///
+/// # Examples
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.npy");
+/// ndarray_memmap::write_npy(&path, &ndarray::Array2::<f64>::zeros((1000, 3)))?;
+/// let header = ndarray_memmap::read_npy_header(&path)?;
+/// assert_eq!((header.descr.as_str(), header.shape.as_slice(), header.data_offset), ("<f8", &[1000, 3][..], 128));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    read_header(&mut BufReader::new(file), DEFAULT_MAX_HEADER_SIZE)
+        .map_err(|e| attach_path(e, path))
+}
+
+/// Reads a whole `.npy` file into an owned array: `np.load(path)`.
+///
+/// Data in the other byte order is swapped to native order, so this also
+/// reads the files that a map must refuse with [`Error::ByteOrder`].
+///
+/// # Errors
+/// As for [`open_npy`](crate::MemmapOptions::open_npy), less the mapping and
+/// alignment errors.
+///
+/// # Examples
+/// ```
+/// use ndarray::{array, Ix2};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.npy");
+/// ndarray_memmap::write_npy(&path, &array![[1i32, 2], [3, 4]])?;
+/// let back = ndarray_memmap::read_npy::<i32, Ix2>(&path)?;
+/// assert_eq!(back, array![[1, 2], [3, 4]]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<A, D>> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::io("stat", path, e))?
+        .len();
+    let mut reader = BufReader::new(file);
+    let header =
+        read_header(&mut reader, DEFAULT_MAX_HEADER_SIZE).map_err(|e| attach_path(e, path))?;
+    let swap = match_dtype::<A>(&header)?;
+    let dim = to_dim::<D>(&header.shape)?;
+    let nbytes = data_len::<A>(&header)?;
+    let end = header.data_offset + nbytes as u64;
+    if end > file_len {
+        return Err(Error::FileTooShort {
+            path: path.to_path_buf(),
+            expected: end,
+            found: file_len,
+            offset: header.data_offset,
+            nbytes: nbytes as u64,
+        });
+    }
+    let mut bytes = vec![0u8; nbytes];
+    reader
+        .read_exact(&mut bytes)
+        .map_err(|e| Error::io("read .npy data", path, e))?;
+    if let Match::Swapped { unit } = swap {
+        bytes.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
+    }
+    let size = std::mem::size_of::<A>().max(1);
+    let elements = bytes
+        .chunks_exact(size)
+        .map(bytemuck::checked::try_pod_read_unaligned::<A>)
+        .collect::<Result<Vec<A>, _>>()
+        .map_err(|_| Error::InvalidValue {
+            path: Some(path.to_path_buf()),
+            element: type_name::<A>(),
+        })?;
+    let shape = if header.fortran_order {
+        dim.f()
+    } else {
+        dim.into_shape_with_order()
+    };
+    Array::from_shape_vec(shape, elements).map_err(|e| Error::InvalidShape {
+        shape: header.shape.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// Writes `array` to a `.npy` file with ordinary writes: `np.save(path, array)`.
+///
+/// The bytes are identical to numpy's: a C-contiguous array is written in C
+/// order, a Fortran-contiguous one in Fortran order, anything else as a C-order copy.
+///
+/// # Errors
+/// [`Error::NoNpyDescr`] if `A` has no descr; [`Error::Io`] if the file cannot be written.
+pub fn write_npy<A, S, D>(path: impl AsRef<Path>, array: &ArrayBase<S, D>) -> Result<()>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let path = path.as_ref();
+    let descr = descr_of::<A>()?;
+    let fortran = !array.is_standard_layout()
+        && array.t().is_standard_layout()
+        && is_fortran_only(Order::Fortran, array.shape());
+    let header = NpyHeader::format(descr, fortran, array.shape());
+    let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    let mut writer = BufWriter::new(file);
+    let io = |e| Error::io("write .npy", path, e);
+    writer.write_all(&header).map_err(io)?;
+    let slice = if fortran {
+        array.as_slice_memory_order()
+    } else {
+        array.as_slice()
+    };
+    match slice {
+        Some(slice) => writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?,
+        None => {
+            for element in array.iter() {
+                writer.write_all(bytemuck::bytes_of(element)).map_err(io)?;
+            }
+        }
+    }
+    writer.flush().map_err(io)
+}

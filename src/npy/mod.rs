@@ -1,0 +1,9 @@
+//! `.npy` files: mapping them (`open_memmap`, `np.load(mmap_mode=...)`) and
+//! reading or writing them without a mapping (`np.load`, `np.save`).
+
+mod header;
+mod io;
+mod open;
+
+pub use header::{NpyHeader, MAGIC};
+pub use io::{read_npy, read_npy_header, write_npy};

@@ -1,0 +1,253 @@
+//! Mapping `.npy` files: the options' `_npy` terminals.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+
+use ndarray::{ArrayBase, Data, Dimension};
+
+use crate::element::{type_name, DType, Element};
+use crate::error::{Error, Result};
+use crate::guard::{Memmap, MemmapMut};
+use crate::layout::{byte_extent, Order};
+use crate::mode::Mode;
+use crate::npy::header::{read_header, NpyHeader};
+use crate::options::{grow, MemmapOptions, Opened, Plan};
+
+/// numpy writes `fortran_order: True` only for arrays that are Fortran- but
+/// not C-contiguous; shapes with at most one axis longer than 1, and empty
+/// arrays, are both, so they are written as C order.
+pub(crate) fn is_fortran_only(order: Order, shape: &[usize]) -> bool {
+    order == Order::Fortran && !shape.contains(&0) && shape.iter().filter(|&&n| n > 1).count() > 1
+}
+
+/// The descr of `A`, or the error saying it has none.
+pub(crate) fn descr_of<A: Element>() -> Result<&'static str> {
+    A::NPY_DESCR.ok_or(Error::NoNpyDescr {
+        element: type_name::<A>(),
+    })
+}
+
+/// How the file's dtype relates to `A`.
+pub(crate) enum Match {
+    /// The bytes are `A`s as they are.
+    Native,
+    /// The bytes are `A`s in the other byte order; reverse each `unit` bytes.
+    Swapped { unit: usize },
+}
+
+/// Checks the header's dtype against `A`, naming both on a mismatch.
+pub(crate) fn match_dtype<A: Element>(header: &NpyHeader) -> Result<Match> {
+    let want = descr_of::<A>()?;
+    let mismatch = || Error::DtypeMismatch {
+        expected: format!("{} ({want:?})", type_name::<A>()),
+        found: header.descr.clone(),
+        shape: header.shape.clone(),
+    };
+    match (header.descr.parse::<DType>(), want.parse::<DType>()) {
+        (Ok(found), Ok(wanted)) if found == wanted => Ok(Match::Native),
+        (Ok(found), Ok(wanted)) if found.to_native() == wanted => Ok(Match::Swapped {
+            unit: found.swap_unit(),
+        }),
+        (Ok(_), _) => Err(mismatch()),
+        // A user type's descr (`|V16`, ...) must match exactly.
+        (Err(_), _) if header.descr == want => Ok(Match::Native),
+        (Err(_), Ok(_)) => Err(Error::UnsupportedDtype {
+            descr: header.descr.clone(),
+        }),
+        (Err(_), Err(_)) => Err(mismatch()),
+    }
+}
+
+pub(crate) fn with_path(err: Error, path: &Path) -> Error {
+    match err {
+        Error::NpyHeader { path: None, reason } => Error::NpyHeader {
+            path: Some(path.to_path_buf()),
+            reason,
+        },
+        Error::Io {
+            operation,
+            path: None,
+            source,
+        } => Error::Io {
+            operation,
+            path: Some(path.to_path_buf()),
+            source,
+        },
+        other => other,
+    }
+}
+
+impl MemmapOptions {
+    /// Opens a `.npy` file read-only: `np.load(path, mmap_mode='r')`.
+    ///
+    /// dtype, shape and order come from the header and are checked against
+    /// `A` and `D` (`IxDyn` accepts any rank).
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// [`Error::NpyHeader`] for a damaged header, [`Error::DtypeMismatch`],
+    /// [`Error::ByteOrder`] (data of the other endianness: use
+    /// [`read_npy`](crate::read_npy)), [`Error::UnsupportedDtype`],
+    /// [`Error::DimensionMismatch`], [`Error::FileTooShort`] (truncated data),
+    /// [`Error::Misaligned`] (old files whose data is not aligned), and the
+    /// I/O and locking errors of [`open`](MemmapOptions::open).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_npy<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Memmap<A, D>> {
+        let (opened, plan) = self.open_npy_existing::<A, D>(path.as_ref(), Mode::ReadOnly)?;
+        // SAFETY: forwarded to our caller; the file covers the data (checked).
+        unsafe { self.map_read_only(opened, plan) }
+    }
+
+    /// Opens a `.npy` file for reading and writing in place:
+    /// `np.load(path, mmap_mode='r+')`. Unlike numpy, a file whose data is
+    /// shorter than the header says is an error, not silently extended.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// As for [`open_npy`](MemmapOptions::open_npy).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_npy_mut<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MemmapMut<A, D>> {
+        let (opened, plan) = self.open_npy_existing::<A, D>(path.as_ref(), Mode::ReadWrite)?;
+        // SAFETY: forwarded to our caller; the file covers the data (checked).
+        unsafe { self.map_writable(opened, plan, Mode::ReadWrite) }
+    }
+
+    /// Opens a `.npy` file copy-on-write: `np.load(path, mmap_mode='c')`.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// As for [`open_npy`](MemmapOptions::open_npy).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_npy_copy<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MemmapMut<A, D>> {
+        let (opened, plan) = self.open_npy_existing::<A, D>(path.as_ref(), Mode::CopyOnWrite)?;
+        // SAFETY: forwarded to our caller; the file covers the data (checked).
+        unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
+    }
+
+    /// Creates (or truncates) a `.npy` file of the given [`shape`](Self::shape)
+    /// and [`order`](Self::order), zero-filled, and maps it for writing:
+    /// `open_memmap(path, mode='w+', dtype=..., shape=...)`.
+    ///
+    /// The header is byte-identical to what `np.save` writes for the same array.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// [`Error::ShapeRequired`], [`Error::NoNpyDescr`], [`Error::SizeOverflow`],
+    /// [`Error::DimensionMismatch`], and the I/O and locking errors of
+    /// [`create`](MemmapOptions::create).
+    #[allow(unsafe_code)]
+    pub unsafe fn create_npy<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MemmapMut<A, D>> {
+        let path = path.as_ref();
+        let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
+            reason: "create a .npy file",
+        })?;
+        let fortran = is_fortran_only(self.order, shape);
+        let header = NpyHeader::format(descr_of::<A>()?, fortran, shape);
+        let order = if fortran { Order::Fortran } else { Order::C };
+        let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
+        let opened = Opened::open(path, Mode::Create, self.lock)?;
+        let mut file = &opened.file;
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(&header))
+            .map_err(|e| Error::io("write .npy header", path, e))?;
+        grow(
+            file,
+            path,
+            plan.offset,
+            plan.offset,
+            plan.end,
+            self.preallocate,
+        )?;
+        // SAFETY: forwarded to our caller; the file was just sized to cover the data.
+        unsafe { self.map_writable(opened, plan, Mode::Create) }
+    }
+
+    /// Writes `array` to a new `.npy` file and maps it for writing, in one call.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// As for [`create_npy`](MemmapOptions::create_npy).
+    #[allow(unsafe_code)]
+    pub unsafe fn create_npy_from<A, S, D>(
+        &self,
+        path: impl AsRef<Path>,
+        array: &ArrayBase<S, D>,
+    ) -> Result<MemmapMut<A, D>>
+    where
+        A: Element + Clone,
+        S: Data<Elem = A>,
+        D: Dimension,
+    {
+        let order = if array.is_standard_layout() || !array.t().is_standard_layout() {
+            Order::C
+        } else {
+            Order::Fortran
+        };
+        let mut options = self.clone();
+        options.shape(array.raw_dim().into_dyn()).order(order);
+        // SAFETY: forwarded to our caller.
+        let mut guard = unsafe { options.create_npy::<A, D>(path) }?;
+        guard.assign(array);
+        Ok(guard)
+    }
+
+    fn open_npy_existing<A: Element, D: Dimension>(
+        &self,
+        path: &Path,
+        mode: Mode,
+    ) -> Result<(Opened, Plan<D>)> {
+        let opened = Opened::open(path, mode, self.lock)?;
+        let header = read_header(&mut &opened.file, self.max_header_size)
+            .map_err(|e| with_path(e, &opened.path))?;
+        match match_dtype::<A>(&header)? {
+            Match::Native => {}
+            Match::Swapped { .. } => {
+                return Err(Error::ByteOrder {
+                    found: header.descr.clone(),
+                })
+            }
+        }
+        let plan = Plan::<D>::new::<A>(&header.shape, header.data_offset, header.order())?;
+        let file_len = opened.len()?;
+        if plan.end > file_len {
+            return Err(Error::FileTooShort {
+                path: opened.path.clone(),
+                expected: plan.end,
+                found: file_len,
+                offset: plan.offset,
+                nbytes: plan.nbytes as u64,
+            });
+        }
+        Ok((opened, plan))
+    }
+}
+
+/// The byte length of the data a header describes for elements of `A`.
+pub(crate) fn data_len<A>(header: &NpyHeader) -> Result<usize> {
+    Ok(byte_extent::<A>(&header.shape, header.data_offset)?.0)
+}
+
+pub(crate) use with_path as attach_path;

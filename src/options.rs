@@ -1,0 +1,524 @@
+//! The builder for less common options, and the open/create logic behind every entry point.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Dimension, IntoDimension};
+
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::guard::{Memmap, MemmapMut, Origin};
+use crate::layout::{byte_extent, check_alignment, infer_len, to_dim, Order};
+use crate::map::{Advice, ReadMapping, Sharing, WriteMapping};
+use crate::mode::Mode;
+use crate::registry::{self, Registration};
+use crate::sys;
+
+/// numpy's default cap on `.npy` header length, in bytes.
+pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
+
+/// Options for opening or creating a mapped array: numpy's `offset`, `shape`
+/// and `order`, plus locking, preallocation and access hints.
+///
+/// Setters take `&mut self` and return it, so calls chain; the terminal
+/// methods choose the mode (`open` = `r`, `open_mut` = `r+`, `open_copy` =
+/// `c`, `create` = `w+`, and `_npy` twins for `.npy` files) and so the guard
+/// type, which makes writing through a read-only map a compile error.
+///
+/// ```
+/// use ndarray::Ix1;
+/// use ndarray_memmap::MemmapOptions;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("data.bin");
+/// std::fs::write(&path, (0..12u32).flat_map(|i| (i as f32).to_ne_bytes()).collect::<Vec<u8>>())?;
+/// // np.memmap(path, dtype='float32', mode='r', offset=16)
+/// // SAFETY: the file is private to this example.
+/// let fpo = unsafe { MemmapOptions::new().offset(16).open::<f32, Ix1>(&path) }?;
+/// assert_eq!(fpo.to_vec(), vec![4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct MemmapOptions {
+    pub(crate) offset: u64,
+    pub(crate) shape: Option<Vec<usize>>,
+    pub(crate) order: Order,
+    pub(crate) populate: bool,
+    pub(crate) lock: bool,
+    pub(crate) preallocate: bool,
+    pub(crate) advice: Option<Advice>,
+    pub(crate) max_header_size: usize,
+}
+
+impl Default for MemmapOptions {
+    fn default() -> Self {
+        MemmapOptions {
+            offset: 0,
+            shape: None,
+            order: Order::C,
+            populate: false,
+            lock: true,
+            preallocate: true,
+            advice: None,
+            max_header_size: DEFAULT_MAX_HEADER_SIZE,
+        }
+    }
+}
+
+impl MemmapOptions {
+    /// Defaults: offset 0, shape inferred (1-D), C order, locking on,
+    /// preallocation on, no access hint, header cap 10000 bytes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Byte offset of the data in a raw file (numpy's `offset`). Any value;
+    /// it must be a multiple of the element's alignment. Ignored for `.npy`
+    /// files, whose header gives it.
+    pub fn offset(&mut self, offset: u64) -> &mut Self {
+        self.offset = offset;
+        self
+    }
+
+    /// The array's shape (numpy's `shape`). Without it, raw files are
+    /// viewed as 1-D with as many elements as fit after the offset. Ignored
+    /// by `.npy` opens, whose header gives the shape.
+    pub fn shape(&mut self, shape: impl IntoDimension) -> &mut Self {
+        self.shape = Some(shape.into_dimension().slice().to_vec());
+        self
+    }
+
+    /// Memory order of a raw file (numpy's `order`); default C. For
+    /// `create_npy` it chooses the layout written in the header.
+    pub fn order(&mut self, order: Order) -> &mut Self {
+        self.order = order;
+        self
+    }
+
+    /// Pre-fault every page when mapping (`MAP_POPULATE`): slower to open,
+    /// no page faults afterwards.
+    pub fn populate(&mut self, populate: bool) -> &mut Self {
+        self.populate = populate;
+        self
+    }
+
+    /// Take an advisory lock (default on): shared for `r` and `c`, exclusive
+    /// for `r+` and `w+`, refused at once if another process holds a
+    /// conflicting one. Turn off only when you coordinate access yourself.
+    pub fn lock(&mut self, lock: bool) -> &mut Self {
+        self.lock = lock;
+        self
+    }
+
+    /// Reserve disk blocks when creating or extending a file (default on),
+    /// so that a full disk is an error at open instead of `SIGBUS` on a
+    /// later write. Off gives numpy's sparse extension.
+    pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
+        self.preallocate = preallocate;
+        self
+    }
+
+    /// An access hint applied to the whole mapping right after it is made.
+    pub fn advice(&mut self, advice: Advice) -> &mut Self {
+        self.advice = Some(advice);
+        self
+    }
+
+    /// The longest `.npy` header accepted, in bytes (default 10000, as numpy).
+    /// Checked before anything is allocated.
+    pub fn max_header_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_header_size = bytes;
+        self
+    }
+
+    /// Opens a raw file read-only: `np.memmap(path, mode='r')`.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be opened, [`Error::FileTooShort`] if
+    /// it ends before `offset` plus the shape's bytes, [`Error::Misaligned`],
+    /// [`Error::SizeOverflow`], [`Error::DimensionMismatch`],
+    /// [`Error::ShapeRequired`] (no shape and more than one dimension),
+    /// [`Error::OffsetPastEnd`] and [`Error::TrailingBytes`] (inference),
+    /// [`Error::InvalidValue`] (a `bool` byte other than 0 or 1),
+    /// [`Error::Locked`] and [`Error::AlreadyMapped`].
+    #[allow(unsafe_code)]
+    pub unsafe fn open<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Memmap<A, D>> {
+        let (opened, plan) = self.open_existing::<A, D>(path.as_ref(), Mode::ReadOnly)?;
+        // SAFETY: forwarded to our caller; the range lies inside the file (checked by `open_existing`).
+        unsafe { self.map_read_only(opened, plan) }
+    }
+
+    /// Maps an opened file read-only.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety); the file covers the plan's range.
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn map_read_only<A: Element, D: Dimension>(
+        &self,
+        opened: Opened,
+        plan: Plan<D>,
+    ) -> Result<Memmap<A, D>> {
+        let (plan_offset, plan_order) = (plan.offset, plan.order);
+        // SAFETY: forwarded to our caller.
+        let mapping = unsafe {
+            ReadMapping::map(
+                &opened.file,
+                &opened.path,
+                plan.offset,
+                plan.nbytes,
+                plan.shape,
+                self.populate,
+            )
+        }?;
+        let guard = Memmap::new(
+            mapping,
+            opened.into_origin(plan_offset, Mode::ReadOnly, plan_order),
+        );
+        if let Some(advice) = self.advice {
+            guard.advise(advice)?;
+        }
+        Ok(guard)
+    }
+
+    /// Opens a raw file for reading and writing in place: `np.memmap(path, mode='r+')`.
+    ///
+    /// A file shorter than `offset` plus the shape's bytes is extended with zeros
+    /// (its blocks reserved unless [`preallocate(false)`](Self::preallocate)); it is never shrunk.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open), except that a short file is extended, which
+    /// may fail with [`Error::Io`] (disk full, file-size limit); the file is
+    /// then left at its old length.
+    #[allow(unsafe_code)]
+    pub unsafe fn open_mut<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MemmapMut<A, D>> {
+        let (opened, plan) = self.open_existing::<A, D>(path.as_ref(), Mode::ReadWrite)?;
+        // SAFETY: forwarded to our caller; the file now covers the range.
+        unsafe { self.map_writable(opened, plan, Mode::ReadWrite) }
+    }
+
+    /// Opens a raw file copy-on-write: `np.memmap(path, mode='c')`. Writes
+    /// change memory only; the file is opened read-only and never changes.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety); a copy-on-write map is not a
+    /// snapshot, so the same rule applies.
+    ///
+    /// # Errors
+    /// As for [`open`](Self::open).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_copy<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MemmapMut<A, D>> {
+        let (opened, plan) = self.open_existing::<A, D>(path.as_ref(), Mode::CopyOnWrite)?;
+        // SAFETY: forwarded to our caller; the range lies inside the file.
+        unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
+    }
+
+    /// Creates (or truncates) a raw file of the given shape, zero-filled:
+    /// `np.memmap(path, mode='w+', shape=...)`.
+    ///
+    /// The shape is required and checked before the file is touched.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// [`Error::ShapeRequired`] without a shape; [`Error::Io`] if the file
+    /// cannot be created or its blocks reserved; and the shape checks of
+    /// [`open`](Self::open).
+    #[allow(unsafe_code)]
+    pub unsafe fn create<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MemmapMut<A, D>> {
+        let path = path.as_ref();
+        let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
+            reason: "create a file (mode 'w+')",
+        })?;
+        let plan = Plan::<D>::new::<A>(shape, self.offset, self.order)?;
+        let opened = Opened::open(path, Mode::Create, self.lock)?;
+        opened
+            .file
+            .set_len(0)
+            .map_err(|e| Error::io("truncate", path, e))?;
+        grow(
+            &opened.file,
+            path,
+            0,
+            self.offset,
+            plan.end,
+            self.preallocate,
+        )?;
+        // SAFETY: forwarded to our caller; the file was just sized to cover the range.
+        unsafe { self.map_writable(opened, plan, Mode::Create) }
+    }
+
+    /// A zero-filled scratch array backed by an unlinked temporary file:
+    /// disk-backed memory that no other program can reach by name, so no
+    /// contract is needed and the call is safe. The file disappears with the
+    /// guard. Uses `shape` and `order`; `offset` and `lock` do not apply.
+    ///
+    /// # Errors
+    /// [`Error::ShapeRequired`] without a shape, [`Error::Io`] if the
+    /// temporary file cannot be made or sized, and the shape checks.
+    ///
+    /// # Examples
+    /// ```
+    /// use ndarray::Ix2;
+    /// use ndarray_memmap::MemmapOptions;
+    ///
+    /// let mut scratch = MemmapOptions::new().shape((1000, 3)).scratch::<f64, Ix2>()?;
+    /// scratch.fill(1.5);
+    /// assert_eq!(scratch.sum(), 4500.0);
+    /// # Ok::<(), ndarray_memmap::Error>(())
+    /// ```
+    #[allow(unsafe_code)]
+    pub fn scratch<A: Element, D: Dimension>(&self) -> Result<MemmapMut<A, D>> {
+        let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
+            reason: "create a scratch array",
+        })?;
+        let plan = Plan::<D>::new::<A>(shape, 0, self.order)?;
+        let temp_dir = std::env::temp_dir();
+        let file =
+            tempfile::tempfile().map_err(|e| Error::io("create temporary file", &temp_dir, e))?;
+        grow(&file, &temp_dir, 0, 0, plan.end, self.preallocate)?;
+        // SAFETY: the file has no name (unlinked at creation), so no other
+        // program can open it through the file system, and its only
+        // descriptor is owned by the guard and never lent out: nothing but
+        // the guard can write or truncate it. Its length covers the range.
+        let mapping = unsafe {
+            WriteMapping::map(
+                &file,
+                &temp_dir,
+                0,
+                plan.nbytes,
+                plan.shape,
+                self.populate,
+                Sharing::Shared,
+            )
+        }?;
+        let origin = Origin {
+            path: None,
+            offset: 0,
+            mode: Mode::Create,
+            order: self.order,
+            file: Some(file),
+            registration: None,
+        };
+        Ok(MemmapMut::new(mapping, origin))
+    }
+
+    /// Opens an existing raw file and checks it against the shape (given or inferred).
+    fn open_existing<A: Element, D: Dimension>(
+        &self,
+        path: &Path,
+        mode: Mode,
+    ) -> Result<(Opened, Plan<D>)> {
+        // Every check that needs no file runs before the file is opened.
+        check_alignment::<A>(self.offset)?;
+        let given =
+            match &self.shape {
+                Some(shape) => Some(Plan::<D>::new::<A>(shape, self.offset, self.order)?),
+                None if D::NDIM.is_some_and(|n| n != 1) => return Err(Error::ShapeRequired {
+                    reason:
+                        "open a raw file as more than one dimension (only 1-D shapes are inferred)",
+                }),
+                None => None,
+            };
+        let opened = Opened::open(path, mode, self.lock)?;
+        let file_len = opened.len()?;
+        let plan = match given {
+            Some(plan) => plan,
+            None => {
+                let len = infer_len::<A>(&opened.path, file_len, self.offset)?;
+                Plan::<D>::new::<A>(&[len], self.offset, self.order)?
+            }
+        };
+        if plan.end > file_len {
+            if mode.writes_file() {
+                grow(
+                    &opened.file,
+                    &opened.path,
+                    file_len,
+                    self.offset,
+                    plan.end,
+                    self.preallocate,
+                )?;
+            } else {
+                return Err(Error::FileTooShort {
+                    path: opened.path.clone(),
+                    expected: plan.end,
+                    found: file_len,
+                    offset: self.offset,
+                    nbytes: plan.nbytes as u64,
+                });
+            }
+        }
+        Ok((opened, plan))
+    }
+
+    /// Maps an opened file writable (shared for `r+`/`w+`, private for `c`).
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety); the file covers the plan's range.
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn map_writable<A: Element, D: Dimension>(
+        &self,
+        opened: Opened,
+        plan: Plan<D>,
+        mode: Mode,
+    ) -> Result<MemmapMut<A, D>> {
+        let sharing = if mode == Mode::CopyOnWrite {
+            Sharing::CopyOnWrite
+        } else {
+            Sharing::Shared
+        };
+        let (plan_offset, plan_order) = (plan.offset, plan.order);
+        // SAFETY: forwarded to our caller.
+        let mapping = unsafe {
+            WriteMapping::map(
+                &opened.file,
+                &opened.path,
+                plan.offset,
+                plan.nbytes,
+                plan.shape,
+                self.populate,
+                sharing,
+            )
+        }?;
+        let guard = MemmapMut::new(mapping, opened.into_origin(plan_offset, mode, plan_order));
+        if let Some(advice) = self.advice {
+            guard.advise(advice)?;
+        }
+        Ok(guard)
+    }
+}
+
+/// What the checks decided: the dimension with its strides and the byte range.
+pub(crate) struct Plan<D: Dimension> {
+    pub(crate) shape: ndarray::StrideShape<D>,
+    pub(crate) order: Order,
+    pub(crate) offset: u64,
+    pub(crate) nbytes: usize,
+    pub(crate) end: u64,
+}
+
+impl<D: Dimension> Plan<D> {
+    pub(crate) fn new<A: Element>(shape: &[usize], offset: u64, order: Order) -> Result<Plan<D>> {
+        check_alignment::<A>(offset)?;
+        let dim = to_dim::<D>(shape)?;
+        let (nbytes, end) = byte_extent::<A>(shape, offset)?;
+        Ok(Plan {
+            shape: order.stride_shape(dim),
+            order,
+            offset,
+            nbytes,
+            end,
+        })
+    }
+}
+
+/// An open, registered and (optionally) locked file.
+pub(crate) struct Opened {
+    pub(crate) file: File,
+    pub(crate) path: PathBuf,
+    registration: Registration,
+}
+
+impl Opened {
+    /// Opens `path` for `mode` without truncating it (`w+` truncates only
+    /// after the lock is held), registers it, and locks it if asked.
+    pub(crate) fn open(path: &Path, mode: Mode, lock: bool) -> Result<Opened> {
+        let file = match mode {
+            Mode::ReadOnly | Mode::CopyOnWrite => OpenOptions::new().read(true).open(path),
+            Mode::ReadWrite => OpenOptions::new().read(true).write(true).open(path),
+            Mode::Create => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path),
+        }
+        .map_err(|e| Error::io("open", path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+        if meta.is_dir() {
+            return Err(Error::io(
+                "open",
+                path,
+                io::Error::new(io::ErrorKind::IsADirectory, "is a directory"),
+            ));
+        }
+        let path = path
+            .canonicalize()
+            .map_err(|e| Error::io("resolve path", path, e))?;
+        let registration = Registration::register(&file, &path, mode.writes_file())?;
+        if lock {
+            registry::lock(&file, &path, mode.writes_file())?;
+        }
+        Ok(Opened {
+            file,
+            path,
+            registration,
+        })
+    }
+
+    pub(crate) fn len(&self) -> Result<u64> {
+        let meta = self
+            .file
+            .metadata()
+            .map_err(|e| Error::io("stat", &self.path, e))?;
+        Ok(meta.len())
+    }
+
+    pub(crate) fn into_origin(self, offset: u64, mode: Mode, order: Order) -> Origin {
+        Origin {
+            path: Some(self.path),
+            offset,
+            mode,
+            order,
+            file: Some(self.file),
+            registration: Some(self.registration),
+        }
+    }
+}
+
+/// Grows a file from `old_len` to `end` bytes, reserving blocks for the
+/// array's bytes `[max(offset, old_len), end)` when `preallocate` is set.
+/// On failure the file is put back to `old_len`.
+pub(crate) fn grow(
+    file: &File,
+    path: &Path,
+    old_len: u64,
+    offset: u64,
+    end: u64,
+    preallocate: bool,
+) -> Result<()> {
+    if end <= old_len {
+        return Ok(());
+    }
+    let result = if preallocate {
+        let start = offset.max(old_len);
+        sys::preallocate(file, start, end - start).and_then(|()| sys::extend(file, end))
+    } else {
+        sys::extend(file, end)
+    };
+    result.map_err(|e| {
+        // Undo a partial extension so a failed open leaves the file as it was.
+        let _ = file.set_len(old_len);
+        Error::io("extend file", path, e)
+    })
+}

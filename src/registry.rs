@@ -1,0 +1,129 @@
+//! Defence in depth against aliasing: advisory file locks between processes
+//! and a registry of mapped files within this process.
+
+use std::collections::BTreeMap;
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+/// Identifies a file independently of the path used to reach it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FileKey {
+    /// Device and inode: hard links and symlinks resolve to one key.
+    #[cfg(unix)]
+    Inode(u64, u64),
+    /// Elsewhere, the canonical path is the best identity std offers.
+    #[cfg_attr(unix, allow(dead_code))]
+    Path(PathBuf),
+}
+
+#[derive(Default)]
+struct Holders {
+    readers: usize,
+    writer: bool,
+}
+
+/// Files mapped by live guards in this process. A `BTreeMap` because its
+/// constructor is `const`.
+static MAPPED: Mutex<BTreeMap<FileKey, Holders>> = Mutex::new(BTreeMap::new());
+
+/// A guard's entry in the registry; removing it is its `Drop`.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    key: FileKey,
+    writable: bool,
+}
+
+fn describe(writable: bool) -> &'static str {
+    if writable {
+        "writable"
+    } else {
+        "read-only"
+    }
+}
+
+fn key_of(file: &File, path: &Path) -> Result<FileKey> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+        Ok(FileKey::Inode(meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        let path = path
+            .canonicalize()
+            .map_err(|e| Error::io("canonicalize", path, e))?;
+        Ok(FileKey::Path(path))
+    }
+}
+
+impl Registration {
+    /// Records a guard on `file`: many read-only guards may share a file, a
+    /// writable one must be alone, like a reader-writer lock. Copy-on-write
+    /// maps count as readers: they never write the file.
+    pub(crate) fn register(file: &File, path: &Path, writable: bool) -> Result<Registration> {
+        let key = key_of(file, path)?;
+        // A poisoned lock only means another thread panicked while holding
+        // it; the map itself is always left consistent.
+        let mut mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
+        let holders = mapped.entry(key.clone()).or_default();
+        let conflict = if holders.writer {
+            Some(true)
+        } else if writable && holders.readers > 0 {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(existing_writable) = conflict {
+            return Err(Error::AlreadyMapped {
+                path: path.to_path_buf(),
+                existing: describe(existing_writable),
+                requested: describe(writable),
+            });
+        }
+        if writable {
+            holders.writer = true;
+        } else {
+            holders.readers += 1;
+        }
+        Ok(Registration { key, writable })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(holders) = mapped.get_mut(&self.key) {
+            if self.writable {
+                holders.writer = false;
+            } else {
+                holders.readers = holders.readers.saturating_sub(1);
+            }
+            if !holders.writer && holders.readers == 0 {
+                mapped.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Takes an advisory lock on `file` without waiting: shared for readers,
+/// exclusive for writers. The lock is released when the file is closed.
+pub(crate) fn lock(file: &File, path: &Path, exclusive: bool) -> Result<()> {
+    let result = if exclusive {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.to_path_buf(),
+            requested: if exclusive { "exclusive" } else { "shared" },
+        }),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+    }
+}
