@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub use tempfile::TempDir;
+
+/// A fresh temporary directory, removed when dropped.
+pub fn tempdir() -> TempDir {
+    tempfile::tempdir().expect("create temporary directory")
+}
+
+/// Runs `python3 -c script args...` and returns its standard output.
+/// Interop tests need real NumPy; `.ci/run` installs it.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 must be installed to run the interop tests (see .ci/run)");
+    assert!(
+        output.status.success(),
+        "python failed:\n--- script ---\n{script}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("python printed UTF-8")
+}
+
+/// Path as a `&str` for command lines.
+pub fn s(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// File length in bytes.
+pub fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("stat").len()
+}
+
+/// `values` as native-endian bytes.
+pub fn f32_bytes(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    values.into_iter().flat_map(f32::to_ne_bytes).collect()
+}
+
+/// Snapshot of a file's length and bytes, to prove a failed call left it alone.
+pub struct Snapshot {
+    path: PathBuf,
+    bytes: Option<Vec<u8>>,
+}
+
+impl Snapshot {
+    pub fn take(path: &Path) -> Snapshot {
+        Snapshot {
+            path: path.to_path_buf(),
+            bytes: std::fs::read(path).ok(),
+        }
+    }
+
+    pub fn assert_unchanged(&self) {
+        let now = std::fs::read(&self.path).ok();
+        assert!(now == self.bytes, "{} was modified by a failed call", self.path.display());
+    }
+}
+
+/// Name of the environment variable that tells a re-executed test binary
+/// which child role to play.
+pub const CHILD_ROLE: &str = "NDARRAY_MEMMAP_TEST_CHILD";
+
+/// Re-runs this test binary, running only `test_name`, with `role` in
+/// [`CHILD_ROLE`] and extra environment; the test sees the role and acts as
+/// the child. Returns the child's output.
+pub fn run_child(test_name: &str, role: &str, env: &[(&str, &str)]) -> Output {
+    child_command(test_name, role, env).output().expect("run child test process")
+}
+
+/// The command [`run_child`] runs, for callers that need to spawn it themselves.
+pub fn child_command(test_name: &str, role: &str, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("current test binary"));
+    command
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ROLE, role)
+        .envs(env.iter().copied());
+    command
+}
+
+/// The role this process plays, if it is a child started by [`run_child`].
+pub fn child_role() -> Option<String> {
+    std::env::var(CHILD_ROLE).ok()
+}
+
+/// Whether this process runs as root (which bypasses file permissions).
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}

@@ -1,0 +1,410 @@
+//! One test per error variant: the variant, its fields, its message, and a
+//! file left exactly as it was.
+// Every file these tests map is a private temporary file that nothing else
+// touches, which is the whole of the mapping contract.
+#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+
+mod common;
+
+use common::{f32_bytes, tempdir, Snapshot};
+use ndarray::{Array1, Array2, Ix1, Ix2, Ix3};
+use ndarray_memmap::{Error, MemmapExt, MemmapOptions, Mode, Order};
+
+fn npy_with_header(dict: &str) -> Vec<u8> {
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((dict.len() as u16).to_le_bytes());
+    out.extend(dict.as_bytes());
+    out
+}
+
+#[test]
+fn io_for_a_missing_file_names_the_path() {
+    let dir = tempdir();
+    let path = dir.path().join("missing.bin");
+    match unsafe { Array1::<f32>::open_raw(&path, 3) } {
+        Err(err @ Error::Io { .. }) => {
+            let Error::Io { operation, path: Some(p), source } = &err else { unreachable!() };
+            assert_eq!((*operation, p.as_path()), ("open", path.as_path()));
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            assert!(err.to_string().contains("missing.bin"), "{err}");
+            assert!(std::error::Error::source(&err).is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!path.exists(), "a failed read-only open must not create the file");
+}
+
+#[test]
+fn io_for_a_directory_says_it_is_a_directory() {
+    let dir = tempdir();
+    for mode in [Mode::ReadOnly, Mode::ReadWrite] {
+        let result = match mode {
+            Mode::ReadOnly => unsafe { MemmapOptions::new().open::<u8, Ix1>(dir.path()) }.map(drop),
+            _ => unsafe { MemmapOptions::new().open_mut::<u8, Ix1>(dir.path()) }.map(drop),
+        };
+        match result {
+            Err(Error::Io { source, .. }) => assert_eq!(source.kind(), std::io::ErrorKind::IsADirectory, "{mode}"),
+            other => panic!("{mode}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn io_for_a_read_only_file_opened_for_writing() {
+    use std::os::unix::fs::PermissionsExt;
+    if common::child_role().is_none() && common::is_root() {
+        // Root ignores permission bits: run this test again as an ordinary user.
+        let dir = tempdir();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let output = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&exe)
+            .args(["io_for_a_read_only_file_opened_for_writing", "--exact", "--nocapture"])
+            .env(common::CHILD_ROLE, "unprivileged")
+            .env("TMPDIR", dir.path())
+            .output()
+            .expect("setpriv (util-linux) runs the test as an ordinary user");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("ro.bin");
+    std::fs::write(&path, [0u8; 8]).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = Snapshot::take(&path);
+    match unsafe { Array1::<u8>::open_raw_mut(&path, 8) } {
+        Err(Error::Io { operation: "open", source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied)
+        }
+        other => panic!("{other:?}"),
+    }
+    match unsafe { Array1::<u8>::create_raw(&path, 8) } {
+        Err(Error::Io { source, .. }) => assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied),
+        other => panic!("{other:?}"),
+    }
+    before.assert_unchanged();
+    // Reading it is fine.
+    assert_eq!(unsafe { Array1::<u8>::open_raw(&path, 8) }.unwrap().len(), 8);
+}
+
+#[test]
+fn invalid_mode_names_the_string_and_the_accepted_ones() {
+    let err = "rw".parse::<Mode>().unwrap_err();
+    assert!(matches!(&err, Error::InvalidMode { found } if found == "rw"));
+    assert_eq!(
+        err.to_string(),
+        "mode must be one of 'r', 'c', 'r+', 'w+', 'readonly', 'copyonwrite', 'readwrite', 'write' (got \"rw\")"
+    );
+}
+
+#[test]
+fn invalid_order_names_the_string() {
+    let err = "x".parse::<Order>().unwrap_err();
+    assert!(matches!(&err, Error::InvalidOrder { found } if found == "x"));
+    assert!(err.to_string().contains("(got \"x\")"));
+}
+
+#[test]
+fn file_too_short_names_needed_and_actual_length() {
+    let dir = tempdir();
+    let path = dir.path().join("short.bin");
+    std::fs::write(&path, [0u8; 40]).unwrap();
+    let before = Snapshot::take(&path);
+    for copy in [false, true] {
+        let options = MemmapOptions::new().offset(16).shape((2, 4)).clone();
+        let result = if copy {
+            unsafe { options.open_copy::<f32, Ix2>(&path) }.map(drop)
+        } else {
+            unsafe { options.open::<f32, Ix2>(&path) }.map(drop)
+        };
+        match result {
+            Err(err @ Error::FileTooShort { .. }) => {
+                let Error::FileTooShort { expected, found, offset, nbytes, .. } = err else { unreachable!() };
+                assert_eq!((expected, found, offset, nbytes), (48, 40, 16, 32));
+                assert!(err.to_string().contains("40 bytes long"), "{err}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    before.assert_unchanged();
+}
+
+#[test]
+fn offset_past_end_without_a_shape_is_refused_in_every_mode() {
+    let dir = tempdir();
+    let path = dir.path().join("a.bin");
+    std::fs::write(&path, [0u8; 8]).unwrap();
+    let before = Snapshot::take(&path);
+    let options = MemmapOptions::new().offset(12).clone();
+    for result in [
+        unsafe { options.open::<u32, Ix1>(&path) }.map(drop),
+        unsafe { options.open_mut::<u32, Ix1>(&path) }.map(drop),
+        unsafe { options.open_copy::<u32, Ix1>(&path) }.map(drop),
+    ] {
+        assert!(matches!(result, Err(Error::OffsetPastEnd { offset: 12, file_len: 8, .. })), "{result:?}");
+    }
+    before.assert_unchanged();
+}
+
+#[test]
+fn trailing_bytes_name_the_available_bytes_and_element_size() {
+    let dir = tempdir();
+    let path = dir.path().join("a.bin");
+    std::fs::write(&path, [0u8; 10]).unwrap();
+    match unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) } {
+        Err(Error::TrailingBytes { offset: 0, available: 10, element_size: 8, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn misaligned_offset_names_offset_and_alignment_before_touching_the_file() {
+    let dir = tempdir();
+    let path = dir.path().join("a.bin");
+    std::fs::write(&path, [0u8; 64]).unwrap();
+    let before = Snapshot::take(&path);
+    let options = MemmapOptions::new().offset(6).shape(4).clone();
+    for result in [
+        unsafe { options.open::<f64, Ix1>(&path) }.map(drop),
+        unsafe { options.open_mut::<f64, Ix1>(&path) }.map(drop),
+        unsafe { options.create::<f64, Ix1>(&path) }.map(drop),
+    ] {
+        match result {
+            Err(err @ Error::Misaligned { .. }) => {
+                assert!(matches!(err, Error::Misaligned { offset: 6, align: 8, element: "f64" }));
+                assert_eq!(err.to_string(), "offset 6 is not a multiple of the alignment 8 of f64");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    before.assert_unchanged();
+}
+
+#[test]
+fn size_overflow_is_one_error_not_a_wrap() {
+    let dir = tempdir();
+    let path = dir.path().join("new.bin");
+    for (shape, offset) in [(vec![1usize << 62, 4], 0u64), (vec![usize::MAX, 2], 0), (vec![4], u64::MAX - 7)] {
+        let result = unsafe { MemmapOptions::new().shape(shape.clone()).offset(offset).create::<f64, ndarray::IxDyn>(&path) };
+        match result {
+            Err(Error::SizeOverflow { shape: s, element_size: 8, offset: o }) => assert_eq!((s, o), (shape, offset)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(!path.exists(), "the file must not be created when the shape is refused");
+}
+
+#[test]
+fn shape_required_for_create_is_checked_before_the_file_is_touched() {
+    let dir = tempdir();
+    let path = dir.path().join("keep.bin");
+    std::fs::write(&path, b"precious").unwrap();
+    let before = Snapshot::take(&path);
+    match unsafe { MemmapOptions::new().create::<u8, Ix1>(&path) } {
+        Err(Error::ShapeRequired { reason }) => assert!(reason.contains("w+")),
+        other => panic!("{other:?}"),
+    }
+    match unsafe { MemmapOptions::new().open::<u8, Ix2>(&path) } {
+        Err(Error::ShapeRequired { reason }) => assert!(reason.contains("only 1-D")),
+        other => panic!("{other:?}"),
+    }
+    before.assert_unchanged();
+}
+
+#[test]
+fn dimension_mismatch_names_both_ranks() {
+    let dir = tempdir();
+    let path = dir.path().join("a.bin");
+    std::fs::write(&path, [0u8; 24]).unwrap();
+    match unsafe { MemmapOptions::new().shape((2, 3)).open::<f32, Ix3>(&path) } {
+        Err(err @ Error::DimensionMismatch { .. }) => {
+            assert!(matches!(&err, Error::DimensionMismatch { expected: 3, found: 2, shape } if shape == &vec![2, 3]));
+            assert!(err.to_string().contains("has 2 axes"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn invalid_value_names_the_element_type() {
+    let dir = tempdir();
+    let path = dir.path().join("b.bin");
+    std::fs::write(&path, [1u8, 0xff]).unwrap();
+    match unsafe { Array1::<bool>::open_raw(&path, 2) } {
+        Err(Error::InvalidValue { element: "bool", path: Some(_) }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn already_mapped_refuses_aliasing_in_this_process() {
+    let dir = tempdir();
+    let path = dir.path().join("a.bin");
+    std::fs::write(&path, [0u8; 8]).unwrap();
+    let writer = unsafe { Array1::<u8>::open_raw_mut(&path, 8) }.unwrap();
+    match unsafe { Array1::<u8>::open_raw_mut(&path, 8) } {
+        Err(Error::AlreadyMapped { existing: "writable", requested: "writable", path: p }) => {
+            assert_eq!(p, path.canonicalize().unwrap())
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        unsafe { Array1::<u8>::open_raw(&path, 8) },
+        Err(Error::AlreadyMapped { existing: "writable", requested: "read-only", .. })
+    ));
+    drop(writer);
+    let reader = unsafe { Array1::<u8>::open_raw(&path, 8) }.unwrap();
+    let second_reader = unsafe { Array1::<u8>::open_raw_copy(&path, 8) }.unwrap();
+    assert!(matches!(
+        unsafe { Array1::<u8>::create_raw(&path, 8) },
+        Err(Error::AlreadyMapped { existing: "read-only", requested: "writable", .. })
+    ));
+    drop((reader, second_reader));
+    // A hard link is the same file.
+    let link = dir.path().join("link.bin");
+    std::fs::hard_link(&path, &link).unwrap();
+    let _writer = unsafe { Array1::<u8>::open_raw_mut(&path, 8) }.unwrap();
+    assert!(matches!(unsafe { Array1::<u8>::open_raw(&link, 8) }, Err(Error::AlreadyMapped { .. })));
+}
+
+#[test]
+fn locked_when_another_handle_holds_a_conflicting_lock() {
+    let dir = tempdir();
+    let path = dir.path().join("a.bin");
+    std::fs::write(&path, [0u8; 8]).unwrap();
+    let other = std::fs::File::open(&path).unwrap();
+    other.lock().unwrap();
+    let before = Snapshot::take(&path);
+    match unsafe { Array1::<u8>::open_raw(&path, 8) } {
+        Err(err @ Error::Locked { .. }) => {
+            assert!(matches!(&err, Error::Locked { requested: "shared", .. }));
+            assert!(err.to_string().contains("lock(false)"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(unsafe { Array1::<u8>::create_raw(&path, 8) }, Err(Error::Locked { requested: "exclusive", .. })));
+    before.assert_unchanged();
+    // Opting out maps anyway.
+    assert!(unsafe { MemmapOptions::new().lock(false).shape(8).open::<u8, Ix1>(&path) }.is_ok());
+}
+
+#[test]
+fn npy_header_names_the_file_and_the_problem() {
+    let dir = tempdir();
+    let path = dir.path().join("bad.npy");
+    std::fs::write(&path, b"\x92NUMPY\x01\x00").unwrap();
+    let before = Snapshot::take(&path);
+    match unsafe { Array1::<f64>::open_npy_mut(&path) } {
+        Err(err @ Error::NpyHeader { .. }) => {
+            let Error::NpyHeader { path: Some(p), reason } = &err else { panic!("{err:?}") };
+            assert_eq!(p, &path.canonicalize().unwrap());
+            assert!(reason.contains("magic string"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    before.assert_unchanged();
+}
+
+#[test]
+fn unsupported_dtype_says_what_is_supported() {
+    let dir = tempdir();
+    let path = dir.path().join("s.npy");
+    std::fs::write(&path, npy_with_header("{'descr': '|S5', 'fortran_order': False, 'shape': (2,), }\n")).unwrap();
+    match unsafe { Array1::<f64>::open_npy(&path) } {
+        Err(err @ Error::UnsupportedDtype { .. }) => {
+            assert!(matches!(&err, Error::UnsupportedDtype { descr } if descr == "|S5"));
+            assert!(err.to_string().contains("supported are bool"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn dtype_mismatch_names_file_dtype_shape_and_request() {
+    let dir = tempdir();
+    let path = dir.path().join("f8.npy");
+    ndarray_memmap::write_npy(&path, &Array2::<f64>::zeros((1000, 3))).unwrap();
+    match unsafe { Array2::<f32>::open_npy(&path) } {
+        Err(err @ Error::DtypeMismatch { .. }) => {
+            assert_eq!(
+                err.to_string(),
+                "file holds \"<f8\" of shape [1000, 3], but f32 (\"<f4\") was requested"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn byte_order_points_to_read_npy() {
+    let dir = tempdir();
+    let path = dir.path().join("be.npy");
+    let mut bytes = ndarray_memmap::NpyHeader::format(">i4", false, &[2]);
+    bytes.extend([0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe]);
+    std::fs::write(&path, bytes).unwrap();
+    match unsafe { Array1::<i32>::open_npy(&path) } {
+        Err(err @ Error::ByteOrder { .. }) => {
+            assert!(matches!(&err, Error::ByteOrder { found } if found == ">i4"));
+            assert!(err.to_string().contains("read_npy"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ndarray_memmap::read_npy::<i32, Ix1>(&path).unwrap().to_vec(), vec![1, -2]);
+}
+
+#[test]
+fn invalid_shape_when_a_user_mapping_is_too_small() {
+    let dir = tempdir();
+    let path = dir.path().join("small.bin");
+    std::fs::write(&path, f32_bytes([1.0, 2.0])).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let mmap = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+    match ndarray_memmap::Memmap::<f32, Ix1>::from_mmap(mmap, 4, 2, Order::C) {
+        Err(Error::InvalidShape { shape, reason }) => {
+            assert_eq!(shape, vec![2]);
+            assert!(reason.contains("needs 8 bytes, the mapping has 4"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unsound_advice_is_refused_on_copy_on_write_maps() {
+    let mut scratch = Array1::<u8>::scratch(8).unwrap();
+    scratch[0] = 1;
+    // Shared maps may drop pages: the data is in the file.
+    scratch.advise(ndarray_memmap::Advice::DontNeed).unwrap();
+    assert_eq!(scratch[0], 1);
+    let dir = tempdir();
+    let path = dir.path().join("a.bin");
+    std::fs::write(&path, [0u8; 8]).unwrap();
+    let cow = unsafe { Array1::<u8>::open_raw_copy(&path, 8) }.unwrap();
+    assert!(matches!(
+        cow.advise(ndarray_memmap::Advice::DontNeed),
+        Err(Error::UnsoundAdvice { advice: ndarray_memmap::Advice::DontNeed })
+    ));
+}
+
+#[test]
+fn no_npy_descr_for_user_types_without_one() {
+    #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    #[repr(C)]
+    struct Pair {
+        a: u16,
+        b: u16,
+    }
+    impl ndarray_memmap::Element for Pair {}
+    let dir = tempdir();
+    let path = dir.path().join("pair.npy");
+    match unsafe { Array1::<Pair>::create_npy(&path, 3) } {
+        Err(Error::NoNpyDescr { element }) => assert!(element.ends_with("Pair")),
+        other => panic!("{other:?}"),
+    }
+    assert!(!path.exists());
+    // Raw files need no descr.
+    let mut raw = unsafe { Array1::<Pair>::create_raw(dir.path().join("pair.bin"), 3) }.unwrap();
+    raw[1] = Pair { a: 1, b: 2 };
+    assert_eq!(raw[1].a + raw[1].b, 3);
+}
