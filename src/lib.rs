@@ -89,7 +89,7 @@ pub use layout::Order;
 pub use map::Advice;
 pub use mode::Mode;
 pub use npy::{read_npy, read_npy_header, write_npy, NpyHeader, MAGIC};
-pub use options::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
+pub use options::{MemmapOptions, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ndarray::{Dimension, IntoDimension};
 
@@ -14,6 +15,9 @@ use crate::map::{Advice, ReadMapping, Sharing, WriteMapping};
 use crate::mode::Mode;
 use crate::registry::{self, Registration};
 use crate::sys;
+
+/// How long an open waits for a conflicting advisory lock by default.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(200);
 
 /// numpy's default cap on `.npy` header length, in bytes.
 pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
@@ -46,6 +50,7 @@ pub struct MemmapOptions {
     pub(crate) order: Order,
     pub(crate) populate: bool,
     pub(crate) lock: bool,
+    pub(crate) lock_wait: Duration,
     pub(crate) preallocate: bool,
     pub(crate) advice: Option<Advice>,
     pub(crate) max_header_size: usize,
@@ -59,6 +64,7 @@ impl Default for MemmapOptions {
             order: Order::C,
             populate: false,
             lock: true,
+            lock_wait: DEFAULT_LOCK_WAIT,
             preallocate: true,
             advice: None,
             max_header_size: DEFAULT_MAX_HEADER_SIZE,
@@ -104,10 +110,18 @@ impl MemmapOptions {
     }
 
     /// Take an advisory lock (default on): shared for `r` and `c`, exclusive
-    /// for `r+` and `w+`, refused at once if another process holds a
-    /// conflicting one. Turn off only when you coordinate access yourself.
+    /// for `r+` and `w+`, refused with [`Error::Locked`] if another process
+    /// holds a conflicting one for longer than [`lock_wait`](Self::lock_wait).
+    /// Turn off only when you coordinate access yourself.
     pub fn lock(&mut self, lock: bool) -> &mut Self {
         self.lock = lock;
+        self
+    }
+
+    /// How long to wait for a conflicting advisory lock to be released
+    /// before failing with [`Error::Locked`] (default 200 ms; zero fails at once).
+    pub fn lock_wait(&mut self, wait: Duration) -> &mut Self {
+        self.lock_wait = wait;
         self
     }
 
@@ -250,7 +264,7 @@ impl MemmapOptions {
             reason: "create a file (mode 'w+')",
         })?;
         let plan = Plan::<D>::new::<A>(shape, self.offset, self.order)?;
-        let opened = Opened::open(path, Mode::Create, self.lock)?;
+        let opened = Opened::open(path, Mode::Create, self)?;
         opened
             .file
             .set_len(0)
@@ -339,7 +353,7 @@ impl MemmapOptions {
                 }),
                 None => None,
             };
-        let opened = Opened::open(path, mode, self.lock)?;
+        let opened = Opened::open(path, mode, self)?;
         let file_len = opened.len()?;
         let plan = match given {
             Some(plan) => plan,
@@ -442,7 +456,7 @@ pub(crate) struct Opened {
 impl Opened {
     /// Opens `path` for `mode` without truncating it (`w+` truncates only
     /// after the lock is held), registers it, and locks it if asked.
-    pub(crate) fn open(path: &Path, mode: Mode, lock: bool) -> Result<Opened> {
+    pub(crate) fn open(path: &Path, mode: Mode, options: &MemmapOptions) -> Result<Opened> {
         let file = match mode {
             Mode::ReadOnly | Mode::CopyOnWrite => OpenOptions::new().read(true).open(path),
             Mode::ReadWrite => OpenOptions::new().read(true).write(true).open(path),
@@ -466,8 +480,8 @@ impl Opened {
             .canonicalize()
             .map_err(|e| Error::io("resolve path", path, e))?;
         let registration = Registration::register(&file, &path, mode.writes_file())?;
-        if lock {
-            registry::lock(&file, &path, mode.writes_file())?;
+        if options.lock {
+            registry::lock(&file, &path, mode.writes_file(), options.lock_wait)?;
         }
         Ok(Opened {
             file,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
@@ -110,20 +111,36 @@ impl Drop for Registration {
     }
 }
 
-/// Takes an advisory lock on `file` without waiting: shared for readers,
-/// exclusive for writers. The lock is released when the file is closed.
-pub(crate) fn lock(file: &File, path: &Path, exclusive: bool) -> Result<()> {
-    let result = if exclusive {
-        file.try_lock()
-    } else {
-        file.try_lock_shared()
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked {
-            path: path.to_path_buf(),
-            requested: if exclusive { "exclusive" } else { "shared" },
-        }),
-        Err(TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+/// Takes an advisory lock on `file`: shared for readers, exclusive for
+/// writers, waiting at most `wait` for a conflicting holder to let go. The
+/// lock is released when the file is closed.
+///
+/// A short wait matters even between programs that never share a file for
+/// long: while any thread of this process forks a child, the child briefly
+/// holds copies of every descriptor, and with them their locks, until it
+/// execs.
+pub(crate) fn lock(file: &File, path: &Path, exclusive: bool, wait: Duration) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_micros(100);
+    loop {
+        let result = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(10));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::Locked {
+                    path: path.to_path_buf(),
+                    requested: if exclusive { "exclusive" } else { "shared" },
+                })
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
     }
 }

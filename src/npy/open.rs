@@ -165,7 +165,7 @@ impl MemmapOptions {
         let header = NpyHeader::format(descr_of::<A>()?, fortran, shape);
         let order = if fortran { Order::Fortran } else { Order::C };
         let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
-        let opened = Opened::open(path, Mode::Create, self.lock)?;
+        let opened = Opened::open(path, Mode::Create, self)?;
         let mut file = &opened.file;
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
@@ -219,7 +219,7 @@ impl MemmapOptions {
         path: &Path,
         mode: Mode,
     ) -> Result<(Opened, Plan<D>)> {
-        let opened = Opened::open(path, mode, self.lock)?;
+        let opened = Opened::open(path, mode, self)?;
         let header = read_header(&mut &opened.file, self.max_header_size)
             .map_err(|e| with_path(e, &opened.path))?;
         match match_dtype::<A>(&header)? {
