@@ -67,7 +67,7 @@
 //!   on the views.
 //!
 //! The minimum supported Rust version is 1.89 (for `File::lock`).
-#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(unsafe_code, missing_docs)]
 
 mod element;
 mod error;

@@ -2,7 +2,7 @@
 //! file left exactly as it was.
 // Every file these tests map is a private temporary file that nothing else
 // touches, which is the whole of the mapping contract.
-#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+#![allow(clippy::undocumented_unsafe_blocks)]
 
 mod common;
 

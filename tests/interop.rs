@@ -4,7 +4,7 @@
 //! and exact bytes are compared. The NumPy side is `tests/interop/numpy_side.py`.
 // Every file these tests map is a private temporary file that nothing else
 // touches, which is the whole of the mapping contract.
-#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+#![allow(clippy::undocumented_unsafe_blocks)]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Every example of numpy.memmap's documentation, in Rust.
 // Every file these tests map is a private temporary file that nothing else
 // touches, which is the whole of the mapping contract.
-#![allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+#![allow(clippy::undocumented_unsafe_blocks)]
 
 mod common;
 
