@@ -15,7 +15,10 @@ const COLS: usize = 8;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let temp = tempfile::tempdir()?;
-    let dir = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(|| temp.path().to_path_buf());
+    let dir = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("measurements.npy");
     let mb = (ROWS * COLS * 8) as f64 / 1e6;
@@ -26,7 +29,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     // SAFETY: the file is new, in a directory of our own, and nothing else
     // writes or truncates it while it is mapped.
     let mut array = unsafe { Array2::<f64>::create_npy(&path, (ROWS, COLS)) }?;
-    println!("created  {} ({mb:.0} MB) in {:.1} ms", path.display(), ms(start));
+    println!(
+        "created  {} ({mb:.0} MB) in {:.1} ms",
+        path.display(),
+        ms(start)
+    );
 
     // 2. Fill it with ordinary ndarray code: column j of row i holds i * (j + 1) / ROWS.
     let start = Instant::now();
@@ -36,7 +43,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     array.close()?; // flush to disk and report any error
-    println!("filled   and flushed in {:.1} ms ({:.2} GB/s)", ms(start), mb / 1e3 / start.elapsed().as_secs_f64());
+    println!(
+        "filled   and flushed in {:.1} ms ({:.2} GB/s)",
+        ms(start),
+        mb / 1e3 / start.elapsed().as_secs_f64()
+    );
 
     // 3. Reopen read-only: O(1), nothing is read until it is touched.
     let start = Instant::now();
@@ -59,16 +70,24 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("  sum of all elements      {total:.3}");
     println!("  column means             {:.4}", means);
     println!("  dot(column 0, column 7)  {dot:.3}");
-    println!("  last 3 rows, first 3 columns\n{:.6}", last_rows.slice(s![.., ..3]));
+    println!(
+        "  last 3 rows, first 3 columns\n{:.6}",
+        last_rows.slice(s![.., ..3])
+    );
 
     // 5. Check the results against the closed forms, so the run proves itself.
     let n = ROWS as f64;
     for (j, mean) in means.iter().enumerate() {
         let expected = (j + 1) as f64 * (n - 1.0) / 2.0 / n;
-        assert!((mean - expected).abs() < 1e-9, "column {j}: mean {mean} != {expected}");
+        assert!(
+            (mean - expected).abs() < 1e-9,
+            "column {j}: mean {mean} != {expected}"
+        );
     }
     println!("checked  every column mean against its closed form: ok");
-    println!("python   np.load(path, mmap_mode='r') opens the same file (pass a directory to keep it)");
+    println!(
+        "python   np.load(path, mmap_mode='r') opens the same file (pass a directory to keep it)"
+    );
     Ok(())
 }
 

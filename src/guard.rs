@@ -71,6 +71,41 @@ pub(crate) struct Origin {
 /// vouched for yourself) and [`read_npy`](crate::read_npy) /
 /// [`write_npy`](crate::write_npy) (ordinary reads and writes).
 ///
+/// # Borrowing
+///
+/// Views borrow the guard, so none outlives the mapping:
+///
+/// ```compile_fail,E0597
+/// use ndarray::Array1;
+/// use ndarray_memmap::MemmapExt;
+/// let view = {
+///     let guard = Array1::<f32>::scratch(3).unwrap();
+///     guard.view()
+/// }; // error: `guard` does not live long enough
+/// println!("{view}");
+/// ```
+///
+/// A shared and a mutable view cannot coexist:
+///
+/// ```compile_fail,E0502
+/// use ndarray::Array1;
+/// use ndarray_memmap::MemmapExt;
+/// let mut guard = Array1::<f32>::scratch(3).unwrap();
+/// let shared = guard.view();
+/// let mut unique = guard.view_mut(); // error: already borrowed as immutable
+/// unique[0] = shared[0];
+/// ```
+///
+/// A read-only map has no way to write:
+///
+/// ```compile_fail,E0596
+/// use ndarray::Array1;
+/// use ndarray_memmap::MemmapExt;
+/// # let path = "x";
+/// let mut guard = unsafe { Array1::<f32>::open_raw(path, 3) }.unwrap();
+/// guard[0] = 1.0; // error: cannot assign through a `Memmap`
+/// ```
+///
 /// # Examples
 ///
 /// ```

@@ -21,7 +21,11 @@ fn child_path() -> std::path::PathBuf {
 }
 
 /// Starts this test again as a child with `role`, and waits for its "ready" line.
-fn spawn_ready(test: &str, role: &str, path: &std::path::Path) -> (Child, BufReader<std::process::ChildStdout>) {
+fn spawn_ready(
+    test: &str,
+    role: &str,
+    path: &std::path::Path,
+) -> (Child, BufReader<std::process::ChildStdout>) {
     let mut child = child_command(test, role, &[(PATH_VAR, common::s(path))])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -31,7 +35,11 @@ fn spawn_ready(test: &str, role: &str, path: &std::path::Path) -> (Child, BufRea
     let mut line = String::new();
     loop {
         line.clear();
-        assert_ne!(out.read_line(&mut line).unwrap(), 0, "child exited before it was ready");
+        assert_ne!(
+            out.read_line(&mut line).unwrap(),
+            0,
+            "child exited before it was ready"
+        );
         if line.trim_end().ends_with("ready") {
             return (child, out);
         }
@@ -58,11 +66,31 @@ fn a_writable_guard_in_another_process_locks_others_out() {
     let path = dir.path().join("shared.bin");
     std::fs::write(&path, [0u8; 16]).unwrap();
     let (mut child, _out) = spawn_ready(TEST, "writer", &path);
-    let quick = MemmapOptions::new().lock_wait(Duration::from_millis(20)).clone();
+    let quick = MemmapOptions::new()
+        .lock_wait(Duration::from_millis(20))
+        .clone();
     let writable = unsafe { quick.open_mut::<u8, Ix1>(&path) };
-    assert!(matches!(writable, Err(Error::Locked { requested: "exclusive", .. })), "{writable:?}");
+    assert!(
+        matches!(
+            writable,
+            Err(Error::Locked {
+                requested: "exclusive",
+                ..
+            })
+        ),
+        "{writable:?}"
+    );
     let readable = unsafe { quick.open::<u8, Ix1>(&path) };
-    assert!(matches!(readable, Err(Error::Locked { requested: "shared", .. })), "{readable:?}");
+    assert!(
+        matches!(
+            readable,
+            Err(Error::Locked {
+                requested: "shared",
+                ..
+            })
+        ),
+        "{readable:?}"
+    );
     drop(child.stdin.take()); // let the child go
     assert!(child.wait().unwrap().success());
     assert!(unsafe { quick.open_mut::<u8, Ix1>(&path) }.is_ok());
@@ -86,7 +114,10 @@ fn read_only_guards_share_across_processes() {
     assert_eq!(mine.sum() + copy.sum(), 32);
     let quick = MemmapOptions::new().lock_wait(Duration::ZERO).clone();
     drop((mine, copy));
-    assert!(matches!(unsafe { quick.open_mut::<u8, Ix1>(&path) }, Err(Error::Locked { .. })));
+    assert!(matches!(
+        unsafe { quick.open_mut::<u8, Ix1>(&path) },
+        Err(Error::Locked { .. })
+    ));
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
 }
@@ -102,7 +133,14 @@ fn threads_read_one_guard_at_once() {
     let guard = &data;
     let sums: Vec<u64> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
-            .map(|t| scope.spawn(move || guard.view().slice(ndarray::s![t * 25_000..(t + 1) * 25_000]).sum()))
+            .map(|t| {
+                scope.spawn(move || {
+                    guard
+                        .view()
+                        .slice(ndarray::s![t * 25_000..(t + 1) * 25_000])
+                        .sum()
+                })
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -122,7 +160,10 @@ fn a_writer_killed_without_flushing_leaves_its_data_visible() {
     const TEST: &str = "a_writer_killed_without_flushing_leaves_its_data_visible";
     if child_role().as_deref() == Some("killed") {
         let mut guard = unsafe { Array1::<u32>::create_raw(child_path(), 1024) }.unwrap();
-        guard.iter_mut().enumerate().for_each(|(i, x)| *x = i as u32 * 3);
+        guard
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x = i as u32 * 3);
         ready_and_wait(); // never returns: the parent kills us here
         std::process::abort();
     }
@@ -148,15 +189,28 @@ fn a_writer_that_flushes_and_exits_leaves_its_data_on_disk() {
     let dir = tempdir();
     let path = dir.path().join("flushed.npy");
     let output = run_child(TEST, "flusher", &[(PATH_VAR, common::s(&path))]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(ndarray_memmap::read_npy::<f64, Ix1>(&path).unwrap().sum(), 1250.0);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        ndarray_memmap::read_npy::<f64, Ix1>(&path).unwrap().sum(),
+        1250.0
+    );
 }
 
 #[test]
 fn unlocked_read_write_maps_in_two_processes_see_each_others_writes() {
     const TEST: &str = "unlocked_read_write_maps_in_two_processes_see_each_others_writes";
     if child_role().as_deref() == Some("peer") {
-        let mut guard = unsafe { MemmapOptions::new().lock(false).shape(2).open_mut::<u64, Ix1>(child_path()) }.unwrap();
+        let mut guard = unsafe {
+            MemmapOptions::new()
+                .lock(false)
+                .shape(2)
+                .open_mut::<u64, Ix1>(child_path())
+        }
+        .unwrap();
         guard[0] = 0xC0FFEE;
         ready_and_wait(); // the parent writes [1], then releases us
         println!("peer sees {}", guard[1]);
@@ -166,7 +220,13 @@ fn unlocked_read_write_maps_in_two_processes_see_each_others_writes() {
     let path = dir.path().join("peers.bin");
     std::fs::write(&path, [0u8; 16]).unwrap();
     let (mut child, mut out) = spawn_ready(TEST, "peer", &path);
-    let mut guard = unsafe { MemmapOptions::new().lock(false).shape(2).open_mut::<u64, Ix1>(&path) }.unwrap();
+    let mut guard = unsafe {
+        MemmapOptions::new()
+            .lock(false)
+            .shape(2)
+            .open_mut::<u64, Ix1>(&path)
+    }
+    .unwrap();
     assert_eq!(guard[0], 0xC0FFEE);
     guard[1] = 12345;
     writeln!(child.stdin.take().unwrap(), "go").unwrap();
@@ -184,16 +244,32 @@ fn a_file_size_limit_is_an_error_at_open_not_a_crash_later() {
         std::fs::write(&path, b"old").unwrap();
         for result in [
             unsafe { Array1::<u8>::open_raw_mut(&path, 100 << 20) }.map(drop),
-            unsafe { MemmapOptions::new().shape(100 << 20).preallocate(false).open_mut::<u8, Ix1>(&path) }.map(drop),
+            unsafe {
+                MemmapOptions::new()
+                    .shape(100 << 20)
+                    .preallocate(false)
+                    .open_mut::<u8, Ix1>(&path)
+            }
+            .map(drop),
         ] {
             match result {
-                Err(Error::Io { operation, source, .. }) => {
-                    assert_eq!(source.raw_os_error(), Some(27), "EFBIG expected, got {source}");
+                Err(Error::Io {
+                    operation, source, ..
+                }) => {
+                    assert_eq!(
+                        source.raw_os_error(),
+                        Some(27),
+                        "EFBIG expected, got {source}"
+                    );
                     println!("refused: {operation}: {source}");
                 }
                 other => panic!("expected EFBIG, got {other:?}"),
             }
-            assert_eq!(std::fs::read(&path).unwrap(), b"old", "a failed open must leave the file as it was");
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                b"old",
+                "a failed open must leave the file as it was"
+            );
         }
         return;
     }
@@ -211,6 +287,14 @@ fn a_file_size_limit_is_an_error_at_open_not_a_crash_later() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(stdout.matches("refused: extend file").count(), 2, "{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.matches("refused: extend file").count(),
+        2,
+        "{stdout}"
+    );
 }

@@ -23,7 +23,14 @@ fn io_for_a_missing_file_names_the_path() {
     let path = dir.path().join("missing.bin");
     match unsafe { Array1::<f32>::open_raw(&path, 3) } {
         Err(err @ Error::Io { .. }) => {
-            let Error::Io { operation, path: Some(p), source } = &err else { unreachable!() };
+            let Error::Io {
+                operation,
+                path: Some(p),
+                source,
+            } = &err
+            else {
+                unreachable!()
+            };
             assert_eq!((*operation, p.as_path()), ("open", path.as_path()));
             assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
             assert!(err.to_string().contains("missing.bin"), "{err}");
@@ -31,7 +38,10 @@ fn io_for_a_missing_file_names_the_path() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(!path.exists(), "a failed read-only open must not create the file");
+    assert!(
+        !path.exists(),
+        "a failed read-only open must not create the file"
+    );
 }
 
 #[test]
@@ -43,7 +53,9 @@ fn io_for_a_directory_says_it_is_a_directory() {
             _ => unsafe { MemmapOptions::new().open_mut::<u8, Ix1>(dir.path()) }.map(drop),
         };
         match result {
-            Err(Error::Io { source, .. }) => assert_eq!(source.kind(), std::io::ErrorKind::IsADirectory, "{mode}"),
+            Err(Error::Io { source, .. }) => {
+                assert_eq!(source.kind(), std::io::ErrorKind::IsADirectory, "{mode}")
+            }
             other => panic!("{mode}: {other:?}"),
         }
     }
@@ -60,12 +72,20 @@ fn io_for_a_read_only_file_opened_for_writing() {
         let output = std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&exe)
-            .args(["io_for_a_read_only_file_opened_for_writing", "--exact", "--nocapture"])
+            .args([
+                "io_for_a_read_only_file_opened_for_writing",
+                "--exact",
+                "--nocapture",
+            ])
             .env(common::CHILD_ROLE, "unprivileged")
             .env("TMPDIR", dir.path())
             .output()
             .expect("setpriv (util-linux) runs the test as an ordinary user");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
         return;
     }
@@ -75,18 +95,27 @@ fn io_for_a_read_only_file_opened_for_writing() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
     let before = Snapshot::take(&path);
     match unsafe { Array1::<u8>::open_raw_mut(&path, 8) } {
-        Err(Error::Io { operation: "open", source, .. }) => {
+        Err(Error::Io {
+            operation: "open",
+            source,
+            ..
+        }) => {
             assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied)
         }
         other => panic!("{other:?}"),
     }
     match unsafe { Array1::<u8>::create_raw(&path, 8) } {
-        Err(Error::Io { source, .. }) => assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied),
+        Err(Error::Io { source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied)
+        }
         other => panic!("{other:?}"),
     }
     before.assert_unchanged();
     // Reading it is fine.
-    assert_eq!(unsafe { Array1::<u8>::open_raw(&path, 8) }.unwrap().len(), 8);
+    assert_eq!(
+        unsafe { Array1::<u8>::open_raw(&path, 8) }.unwrap().len(),
+        8
+    );
 }
 
 #[test]
@@ -121,7 +150,16 @@ fn file_too_short_names_needed_and_actual_length() {
         };
         match result {
             Err(err @ Error::FileTooShort { .. }) => {
-                let Error::FileTooShort { expected, found, offset, nbytes, .. } = err else { unreachable!() };
+                let Error::FileTooShort {
+                    expected,
+                    found,
+                    offset,
+                    nbytes,
+                    ..
+                } = err
+                else {
+                    unreachable!()
+                };
                 assert_eq!((expected, found, offset, nbytes), (48, 40, 16, 32));
                 assert!(err.to_string().contains("40 bytes long"), "{err}");
             }
@@ -143,7 +181,17 @@ fn offset_past_end_without_a_shape_is_refused_in_every_mode() {
         unsafe { options.open_mut::<u32, Ix1>(&path) }.map(drop),
         unsafe { options.open_copy::<u32, Ix1>(&path) }.map(drop),
     ] {
-        assert!(matches!(result, Err(Error::OffsetPastEnd { offset: 12, file_len: 8, .. })), "{result:?}");
+        assert!(
+            matches!(
+                result,
+                Err(Error::OffsetPastEnd {
+                    offset: 12,
+                    file_len: 8,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
     }
     before.assert_unchanged();
 }
@@ -154,7 +202,12 @@ fn trailing_bytes_name_the_available_bytes_and_element_size() {
     let path = dir.path().join("a.bin");
     std::fs::write(&path, [0u8; 10]).unwrap();
     match unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) } {
-        Err(Error::TrailingBytes { offset: 0, available: 10, element_size: 8, .. }) => {}
+        Err(Error::TrailingBytes {
+            offset: 0,
+            available: 10,
+            element_size: 8,
+            ..
+        }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -173,8 +226,18 @@ fn misaligned_offset_names_offset_and_alignment_before_touching_the_file() {
     ] {
         match result {
             Err(err @ Error::Misaligned { .. }) => {
-                assert!(matches!(err, Error::Misaligned { offset: 6, align: 8, element: "f64" }));
-                assert_eq!(err.to_string(), "offset 6 is not a multiple of the alignment 8 of f64");
+                assert!(matches!(
+                    err,
+                    Error::Misaligned {
+                        offset: 6,
+                        align: 8,
+                        element: "f64"
+                    }
+                ));
+                assert_eq!(
+                    err.to_string(),
+                    "offset 6 is not a multiple of the alignment 8 of f64"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -186,14 +249,30 @@ fn misaligned_offset_names_offset_and_alignment_before_touching_the_file() {
 fn size_overflow_is_one_error_not_a_wrap() {
     let dir = tempdir();
     let path = dir.path().join("new.bin");
-    for (shape, offset) in [(vec![1usize << 62, 4], 0u64), (vec![usize::MAX, 2], 0), (vec![4], u64::MAX - 7)] {
-        let result = unsafe { MemmapOptions::new().shape(shape.clone()).offset(offset).create::<f64, ndarray::IxDyn>(&path) };
+    for (shape, offset) in [
+        (vec![1usize << 62, 4], 0u64),
+        (vec![usize::MAX, 2], 0),
+        (vec![4], u64::MAX - 7),
+    ] {
+        let result = unsafe {
+            MemmapOptions::new()
+                .shape(shape.clone())
+                .offset(offset)
+                .create::<f64, ndarray::IxDyn>(&path)
+        };
         match result {
-            Err(Error::SizeOverflow { shape: s, element_size: 8, offset: o }) => assert_eq!((s, o), (shape, offset)),
+            Err(Error::SizeOverflow {
+                shape: s,
+                element_size: 8,
+                offset: o,
+            }) => assert_eq!((s, o), (shape, offset)),
             other => panic!("{other:?}"),
         }
     }
-    assert!(!path.exists(), "the file must not be created when the shape is refused");
+    assert!(
+        !path.exists(),
+        "the file must not be created when the shape is refused"
+    );
 }
 
 #[test]
@@ -220,7 +299,9 @@ fn dimension_mismatch_names_both_ranks() {
     std::fs::write(&path, [0u8; 24]).unwrap();
     match unsafe { MemmapOptions::new().shape((2, 3)).open::<f32, Ix3>(&path) } {
         Err(err @ Error::DimensionMismatch { .. }) => {
-            assert!(matches!(&err, Error::DimensionMismatch { expected: 3, found: 2, shape } if shape == &vec![2, 3]));
+            assert!(
+                matches!(&err, Error::DimensionMismatch { expected: 3, found: 2, shape } if shape == &vec![2, 3])
+            );
             assert!(err.to_string().contains("has 2 axes"), "{err}");
         }
         other => panic!("{other:?}"),
@@ -233,7 +314,10 @@ fn invalid_value_names_the_element_type() {
     let path = dir.path().join("b.bin");
     std::fs::write(&path, [1u8, 0xff]).unwrap();
     match unsafe { Array1::<bool>::open_raw(&path, 2) } {
-        Err(Error::InvalidValue { element: "bool", path: Some(_) }) => {}
+        Err(Error::InvalidValue {
+            element: "bool",
+            path: Some(_),
+        }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -245,28 +329,43 @@ fn already_mapped_refuses_aliasing_in_this_process() {
     std::fs::write(&path, [0u8; 8]).unwrap();
     let writer = unsafe { Array1::<u8>::open_raw_mut(&path, 8) }.unwrap();
     match unsafe { Array1::<u8>::open_raw_mut(&path, 8) } {
-        Err(Error::AlreadyMapped { existing: "writable", requested: "writable", path: p }) => {
+        Err(Error::AlreadyMapped {
+            existing: "writable",
+            requested: "writable",
+            path: p,
+        }) => {
             assert_eq!(p, path.canonicalize().unwrap())
         }
         other => panic!("{other:?}"),
     }
     assert!(matches!(
         unsafe { Array1::<u8>::open_raw(&path, 8) },
-        Err(Error::AlreadyMapped { existing: "writable", requested: "read-only", .. })
+        Err(Error::AlreadyMapped {
+            existing: "writable",
+            requested: "read-only",
+            ..
+        })
     ));
     drop(writer);
     let reader = unsafe { Array1::<u8>::open_raw(&path, 8) }.unwrap();
     let second_reader = unsafe { Array1::<u8>::open_raw_copy(&path, 8) }.unwrap();
     assert!(matches!(
         unsafe { Array1::<u8>::create_raw(&path, 8) },
-        Err(Error::AlreadyMapped { existing: "read-only", requested: "writable", .. })
+        Err(Error::AlreadyMapped {
+            existing: "read-only",
+            requested: "writable",
+            ..
+        })
     ));
     drop((reader, second_reader));
     // A hard link is the same file.
     let link = dir.path().join("link.bin");
     std::fs::hard_link(&path, &link).unwrap();
     let _writer = unsafe { Array1::<u8>::open_raw_mut(&path, 8) }.unwrap();
-    assert!(matches!(unsafe { Array1::<u8>::open_raw(&link, 8) }, Err(Error::AlreadyMapped { .. })));
+    assert!(matches!(
+        unsafe { Array1::<u8>::open_raw(&link, 8) },
+        Err(Error::AlreadyMapped { .. })
+    ));
 }
 
 #[test]
@@ -279,15 +378,33 @@ fn locked_when_another_handle_holds_a_conflicting_lock() {
     let before = Snapshot::take(&path);
     match unsafe { Array1::<u8>::open_raw(&path, 8) } {
         Err(err @ Error::Locked { .. }) => {
-            assert!(matches!(&err, Error::Locked { requested: "shared", .. }));
+            assert!(matches!(
+                &err,
+                Error::Locked {
+                    requested: "shared",
+                    ..
+                }
+            ));
             assert!(err.to_string().contains("lock(false)"), "{err}");
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(unsafe { Array1::<u8>::create_raw(&path, 8) }, Err(Error::Locked { requested: "exclusive", .. })));
+    assert!(matches!(
+        unsafe { Array1::<u8>::create_raw(&path, 8) },
+        Err(Error::Locked {
+            requested: "exclusive",
+            ..
+        })
+    ));
     before.assert_unchanged();
     // Opting out maps anyway.
-    assert!(unsafe { MemmapOptions::new().lock(false).shape(8).open::<u8, Ix1>(&path) }.is_ok());
+    assert!(unsafe {
+        MemmapOptions::new()
+            .lock(false)
+            .shape(8)
+            .open::<u8, Ix1>(&path)
+    }
+    .is_ok());
 }
 
 #[test]
@@ -298,7 +415,13 @@ fn npy_header_names_the_file_and_the_problem() {
     let before = Snapshot::take(&path);
     match unsafe { Array1::<f64>::open_npy_mut(&path) } {
         Err(err @ Error::NpyHeader { .. }) => {
-            let Error::NpyHeader { path: Some(p), reason } = &err else { panic!("{err:?}") };
+            let Error::NpyHeader {
+                path: Some(p),
+                reason,
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
             assert_eq!(p, &path.canonicalize().unwrap());
             assert!(reason.contains("magic string"), "{reason}");
         }
@@ -311,7 +434,11 @@ fn npy_header_names_the_file_and_the_problem() {
 fn unsupported_dtype_says_what_is_supported() {
     let dir = tempdir();
     let path = dir.path().join("s.npy");
-    std::fs::write(&path, npy_with_header("{'descr': '|S5', 'fortran_order': False, 'shape': (2,), }\n")).unwrap();
+    std::fs::write(
+        &path,
+        npy_with_header("{'descr': '|S5', 'fortran_order': False, 'shape': (2,), }\n"),
+    )
+    .unwrap();
     match unsafe { Array1::<f64>::open_npy(&path) } {
         Err(err @ Error::UnsupportedDtype { .. }) => {
             assert!(matches!(&err, Error::UnsupportedDtype { descr } if descr == "|S5"));
@@ -351,7 +478,12 @@ fn byte_order_points_to_read_npy() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(ndarray_memmap::read_npy::<i32, Ix1>(&path).unwrap().to_vec(), vec![1, -2]);
+    assert_eq!(
+        ndarray_memmap::read_npy::<i32, Ix1>(&path)
+            .unwrap()
+            .to_vec(),
+        vec![1, -2]
+    );
 }
 
 #[test]
@@ -364,7 +496,10 @@ fn invalid_shape_when_a_user_mapping_is_too_small() {
     match ndarray_memmap::Memmap::<f32, Ix1>::from_mmap(mmap, 4, 2, Order::C) {
         Err(Error::InvalidShape { shape, reason }) => {
             assert_eq!(shape, vec![2]);
-            assert!(reason.contains("needs 8 bytes, the mapping has 4"), "{reason}");
+            assert!(
+                reason.contains("needs 8 bytes, the mapping has 4"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -383,7 +518,9 @@ fn unsound_advice_is_refused_on_copy_on_write_maps() {
     let cow = unsafe { Array1::<u8>::open_raw_copy(&path, 8) }.unwrap();
     assert!(matches!(
         cow.advise(ndarray_memmap::Advice::DontNeed),
-        Err(Error::UnsoundAdvice { advice: ndarray_memmap::Advice::DontNeed })
+        Err(Error::UnsoundAdvice {
+            advice: ndarray_memmap::Advice::DontNeed
+        })
     ));
 }
 

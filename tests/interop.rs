@@ -122,7 +122,11 @@ fn parse_manifest(dir: &Path) -> Vec<Entry> {
                 descr: f[2].into(),
                 order: f[3].parse().unwrap(),
                 version: f[4].into(),
-                shape: if f[5] == "-" { vec![] } else { f[5].split(',').map(|x| x.parse().unwrap()).collect() },
+                shape: if f[5] == "-" {
+                    vec![]
+                } else {
+                    f[5].split(',').map(|x| x.parse().unwrap()).collect()
+                },
                 offset: f[6].parse().unwrap(),
             }
         })
@@ -133,9 +137,22 @@ fn manifest_line(e: &Entry) -> String {
     let shape = if e.shape.is_empty() {
         "-".to_owned()
     } else {
-        e.shape.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+        e.shape
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     };
-    format!("{} {} {} {} {} {} {}", e.kind, e.name, e.descr, e.order.as_str(), e.version, shape, e.offset)
+    format!(
+        "{} {} {} {} {} {} {}",
+        e.kind,
+        e.name,
+        e.descr,
+        e.order.as_str(),
+        e.version,
+        shape,
+        e.offset
+    )
 }
 
 /// Reads one numpy-written file in every way the crate offers and compares.
@@ -155,7 +172,12 @@ impl Visit for ReadNumpyFile<'_> {
             assert_eq!(header.shape, e.shape, "{}", e.name);
             assert_eq!(header.descr, e.descr, "{}", e.name);
             if e.version != "auto" {
-                assert_eq!(format!("{}.{}", header.version.0, header.version.1), e.version, "{}", e.name);
+                assert_eq!(
+                    format!("{}.{}", header.version.0, header.version.1),
+                    e.version,
+                    "{}",
+                    e.name
+                );
             }
             let options = MemmapOptions::new();
             let r = unsafe { options.open_npy::<A, IxDyn>(&path) }.unwrap();
@@ -171,7 +193,10 @@ impl Visit for ReadNumpyFile<'_> {
             assert_eq!(read_npy::<A, IxDyn>(&path).unwrap(), want, "{}", e.name);
         } else {
             let mut options = MemmapOptions::new();
-            options.offset(e.offset).shape(e.shape.clone()).order(e.order);
+            options
+                .offset(e.offset)
+                .shape(e.shape.clone())
+                .order(e.order);
             let r = unsafe { options.open::<A, IxDyn>(&path) }.unwrap();
             assert_eq!(r.view(), want, "{}", e.name);
         }
@@ -216,14 +241,17 @@ impl Visit for WriteForNumpy<'_> {
                 let name = format!("rs_{}_{}_{s}_map.npy", self.index, order.as_str());
                 let mut options = MemmapOptions::new();
                 options.shape(shape.to_vec()).order(order);
-                let mut m = unsafe { options.create_npy::<A, IxDyn>(self.dir.join(&name)) }.unwrap();
+                let mut m =
+                    unsafe { options.create_npy::<A, IxDyn>(self.dir.join(&name)) }.unwrap();
                 m.assign(&want);
                 m.close().unwrap();
                 self.push("npy", name, &descr, order, shape, 0);
                 // Through ordinary writes, from an array in that memory order.
                 let name = format!("rs_{}_{}_{s}_write.npy", self.index, order.as_str());
                 let laid_out = if order == Order::Fortran {
-                    let mut f = ArrayD::from_shape_vec(IxDyn(shape).f(), vec![A::sample(0); want.len()]).unwrap();
+                    let mut f =
+                        ArrayD::from_shape_vec(IxDyn(shape).f(), vec![A::sample(0); want.len()])
+                            .unwrap();
                     f.assign(&want);
                     f
                 } else {
@@ -250,7 +278,15 @@ impl Visit for WriteForNumpy<'_> {
 use ndarray::ShapeBuilder;
 
 impl WriteForNumpy<'_> {
-    fn push(&mut self, kind: &str, name: String, descr: &str, order: Order, shape: &[usize], offset: u64) {
+    fn push(
+        &mut self,
+        kind: &str,
+        name: String,
+        descr: &str,
+        order: Order,
+        shape: &[usize],
+        offset: u64,
+    ) {
         self.entries.push(Entry {
             kind: kind.into(),
             name,
@@ -276,8 +312,18 @@ fn numpy_reads_every_file_the_crate_writes_exactly() {
     }
     // One raw file with its data above 4 GiB.
     let offset = (5u64 << 30) + 8;
-    let mut big = unsafe { MemmapOptions::new().shape((4, 2)).offset(offset).create::<f64, Ix2>(dir.path().join("rs_big.bin")) }.unwrap();
-    big.assign(&expected::<f64>(&[4, 2]).into_dimensionality::<Ix2>().unwrap());
+    let mut big = unsafe {
+        MemmapOptions::new()
+            .shape((4, 2))
+            .offset(offset)
+            .create::<f64, Ix2>(dir.path().join("rs_big.bin"))
+    }
+    .unwrap();
+    big.assign(
+        &expected::<f64>(&[4, 2])
+            .into_dimensionality::<Ix2>()
+            .unwrap(),
+    );
     big.close().unwrap();
     writer.push("raw", "rs_big.bin".into(), "<f8", Order::C, &[4, 2], offset);
 
@@ -293,12 +339,20 @@ fn read_write_edits_are_seen_across_both_languages() {
     let dir = tempdir();
     // The crate writes, numpy edits in place (r+), the crate sees the edit.
     let path = dir.path().join("edit.npy");
-    let mut m = unsafe { MemmapOptions::new().shape((3, 4)).create_npy::<f64, Ix2>(&path) }.unwrap();
+    let mut m = unsafe {
+        MemmapOptions::new()
+            .shape((3, 4))
+            .create_npy::<f64, Ix2>(&path)
+    }
+    .unwrap();
     m.fill(1.0);
     m.close().unwrap();
     assert_eq!(numpy(&["edit", s(&path)]).trim(), "(3, 4)");
     let back = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&path) }.unwrap();
-    assert_eq!((back[[0, 0]], back[[2, 3]], back[[1, 1]]), (42.0, -7.0, 1.0));
+    assert_eq!(
+        (back[[0, 0]], back[[2, 3]], back[[1, 1]]),
+        (42.0, -7.0, 1.0)
+    );
     drop(back);
 
     // numpy writes, the crate edits in place (r+), numpy sees the edit.
@@ -308,7 +362,10 @@ fn read_write_edits_are_seen_across_both_languages() {
     assert_eq!(m.order(), Order::Fortran);
     m[[2, 0]] = 100.5;
     m.close().unwrap();
-    let shown: Vec<f64> = numpy(&["show", s(&theirs)]).split_whitespace().map(|x| x.parse().unwrap()).collect();
+    let shown: Vec<f64> = numpy(&["show", s(&theirs)])
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
     // numpy prints in memory order (column-major): element [2, 0] is third.
     let mut want = expected::<f64>(&[3, 4]);
     want[[2, 0]] = 100.5;
@@ -316,7 +373,12 @@ fn read_write_edits_are_seen_across_both_languages() {
 
     // Raw files too: numpy edits a raw file the crate made.
     let raw = dir.path().join("edit.bin");
-    let mut m = unsafe { MemmapOptions::new().shape(5).create::<f64, ndarray::Ix1>(&raw) }.unwrap();
+    let mut m = unsafe {
+        MemmapOptions::new()
+            .shape(5)
+            .create::<f64, ndarray::Ix1>(&raw)
+    }
+    .unwrap();
     m.fill(2.0);
     m.close().unwrap();
     assert_eq!(numpy(&["edit", s(&raw), "raw"]).trim(), "(5,)");

@@ -7,7 +7,9 @@ mod common;
 
 use common::{python, s, tempdir, Snapshot};
 use ndarray::{array, s as slice, Array1, Array2, ArrayD, Ix0, Ix1, Ix2, IxDyn};
-use ndarray_memmap::{read_npy, read_npy_header, write_npy, Error, MemmapExt, MemmapOptions, NpyHeader, Order};
+use ndarray_memmap::{
+    read_npy, read_npy_header, write_npy, Error, MemmapExt, MemmapOptions, NpyHeader, Order,
+};
 use num_complex::Complex;
 
 #[test]
@@ -27,7 +29,13 @@ fn truncated_data_is_an_error_in_every_mode_and_the_file_is_untouched() {
     ];
     for result in results {
         match result {
-            Err(Error::FileTooShort { expected, found, offset, nbytes, .. }) => {
+            Err(Error::FileTooShort {
+                expected,
+                found,
+                offset,
+                nbytes,
+                ..
+            }) => {
                 assert_eq!((expected, found, offset, nbytes), (928, 920, 128, 800))
             }
             other => panic!("{other:?}"),
@@ -59,12 +67,24 @@ fn header_cap_is_an_option() {
     let dir = tempdir();
     let path = dir.path().join("h.npy");
     write_npy(&path, &array![1.0f32]).unwrap();
-    let capped = unsafe { MemmapOptions::new().max_header_size(100).open_npy::<f32, Ix1>(&path) };
+    let capped = unsafe {
+        MemmapOptions::new()
+            .max_header_size(100)
+            .open_npy::<f32, Ix1>(&path)
+    };
     match capped {
-        Err(Error::NpyHeader { reason, .. }) => assert!(reason.contains("header length 118 exceeds the limit of 100"), "{reason}"),
+        Err(Error::NpyHeader { reason, .. }) => assert!(
+            reason.contains("header length 118 exceeds the limit of 100"),
+            "{reason}"
+        ),
         other => panic!("{other:?}"),
     }
-    assert!(unsafe { MemmapOptions::new().max_header_size(118).open_npy::<f32, Ix1>(&path) }.is_ok());
+    assert!(unsafe {
+        MemmapOptions::new()
+            .max_header_size(118)
+            .open_npy::<f32, Ix1>(&path)
+    }
+    .is_ok());
 }
 
 #[test]
@@ -81,12 +101,26 @@ fn old_unaligned_headers_cannot_be_mapped_but_can_be_read() {
     bytes.extend([1.5f64, -2.0].iter().flat_map(|v| v.to_le_bytes()));
     std::fs::write(&path, bytes).unwrap();
     match unsafe { Array1::<f64>::open_npy(&path) } {
-        Err(Error::Misaligned { offset: o, align: 8, element: "f64" }) => assert_eq!(o, offset),
+        Err(Error::Misaligned {
+            offset: o,
+            align: 8,
+            element: "f64",
+        }) => assert_eq!(o, offset),
         other => panic!("{other:?}"),
     }
-    assert_eq!(read_npy::<f64, Ix1>(&path).unwrap().to_vec(), vec![1.5, -2.0]);
+    assert_eq!(
+        read_npy::<f64, Ix1>(&path).unwrap().to_vec(),
+        vec![1.5, -2.0]
+    );
     // numpy reads it too.
-    assert_eq!(python("import numpy as np, sys; print(np.load(sys.argv[1]).tolist())", &[s(&path)]).trim(), "[1.5, -2.0]");
+    assert_eq!(
+        python(
+            "import numpy as np, sys; print(np.load(sys.argv[1]).tolist())",
+            &[s(&path)]
+        )
+        .trim(),
+        "[1.5, -2.0]"
+    );
 }
 
 #[test]
@@ -102,30 +136,54 @@ np.save(d + '/u2f.npy', np.asfortranarray(np.arange(6, dtype='>u2').reshape(2, 3
 "#;
     python(script, &[s(dir.path())]);
     let p = |name: &str| dir.path().join(name);
-    assert_eq!(read_npy::<i32, Ix1>(p("i4.npy")).unwrap(), array![1, -2, 70000]);
-    assert_eq!(read_npy::<f64, Ix2>(p("f8.npy")).unwrap(), array![[1.5, -0.25], [3e300, 0.0]]);
+    assert_eq!(
+        read_npy::<i32, Ix1>(p("i4.npy")).unwrap(),
+        array![1, -2, 70000]
+    );
+    assert_eq!(
+        read_npy::<f64, Ix2>(p("f8.npy")).unwrap(),
+        array![[1.5, -0.25], [3e300, 0.0]]
+    );
     assert_eq!(
         read_npy::<Complex<f32>, Ix1>(p("c8.npy")).unwrap(),
         array![Complex::new(1.5, -2.0), Complex::new(3.0, 4.0)]
     );
-    assert_eq!(read_npy::<u16, Ix2>(p("u2f.npy")).unwrap(), array![[0, 1, 2], [3, 4, 5]]);
-    assert!(matches!(unsafe { Array1::<i32>::open_npy(p("i4.npy")) }, Err(Error::ByteOrder { .. })));
+    assert_eq!(
+        read_npy::<u16, Ix2>(p("u2f.npy")).unwrap(),
+        array![[0, 1, 2], [3, 4, 5]]
+    );
+    assert!(matches!(
+        unsafe { Array1::<i32>::open_npy(p("i4.npy")) },
+        Err(Error::ByteOrder { .. })
+    ));
 }
 
 #[test]
 fn zero_dimensional_and_zero_size_files_create_and_open() {
     let dir = tempdir();
     let scalar = dir.path().join("scalar.npy");
-    let mut m = unsafe { MemmapOptions::new().shape(()).create_npy::<i64, Ix0>(&scalar) }.unwrap();
+    let mut m = unsafe {
+        MemmapOptions::new()
+            .shape(())
+            .create_npy::<i64, Ix0>(&scalar)
+    }
+    .unwrap();
     m[()] = -5;
     m.close().unwrap();
     assert_eq!(common::file_len(&scalar), 128 + 8);
-    assert_eq!(unsafe { ArrayD::<i64>::open_npy(&scalar) }.unwrap().shape(), &[] as &[usize]);
+    assert_eq!(
+        unsafe { ArrayD::<i64>::open_npy(&scalar) }.unwrap().shape(),
+        &[] as &[usize]
+    );
     let empty = dir.path().join("empty.npy");
     let m = unsafe { Array2::<f32>::create_npy(&empty, (0, 5)) }.unwrap();
     assert_eq!(m.shape(), &[0, 5]);
     drop(m);
-    assert_eq!(common::file_len(&empty), 128, "a zero-size array's file is its header alone");
+    assert_eq!(
+        common::file_len(&empty),
+        128,
+        "a zero-size array's file is its header alone"
+    );
     for mode in ["r", "r+", "c"] {
         let out = python(
             "import numpy as np, sys; a = np.load(sys.argv[1], mmap_mode=sys.argv[3]); b = np.load(sys.argv[2], mmap_mode=sys.argv[3]); print(a.shape, int(a), b.shape, b.dtype)",
@@ -155,7 +213,10 @@ fn create_npy_from_writes_an_array_in_one_call_keeping_its_layout() {
     write_npy(&path2, &view).unwrap();
     assert!(!read_npy_header(&path2).unwrap().fortran_order);
     assert_eq!(read_npy::<u8, Ix2>(&path2).unwrap(), view);
-    let out = python("import numpy as np, sys; print(np.load(sys.argv[1]).tolist())", &[s(&path2)]);
+    let out = python(
+        "import numpy as np, sys; print(np.load(sys.argv[1]).tolist())",
+        &[s(&path2)],
+    );
     assert_eq!(out.trim(), "[[1, 3, 5], [13, 15, 17]]");
 }
 
@@ -177,12 +238,31 @@ fn user_types_with_a_descr_round_trip_through_npy() {
     let dir = tempdir();
     let path = dir.path().join("rgba.npy");
     let mut m = unsafe { Array1::<Rgba>::create_npy(&path, 2) }.unwrap();
-    m[1] = Rgba { r: 1, g: 2, b: 3, a: 4 };
+    m[1] = Rgba {
+        r: 1,
+        g: 2,
+        b: 3,
+        a: 4,
+    };
     m.close().unwrap();
     let back = unsafe { Array1::<Rgba>::open_npy(&path) }.unwrap();
-    assert_eq!(back[1], Rgba { r: 1, g: 2, b: 3, a: 4 });
-    assert!(matches!(unsafe { Array1::<u32>::open_npy(&path) }, Err(Error::UnsupportedDtype { .. })));
-    let out = python("import numpy as np, sys; a = np.load(sys.argv[1]); print(a.dtype, a.view('u1').tolist())", &[s(&path)]);
+    assert_eq!(
+        back[1],
+        Rgba {
+            r: 1,
+            g: 2,
+            b: 3,
+            a: 4
+        }
+    );
+    assert!(matches!(
+        unsafe { Array1::<u32>::open_npy(&path) },
+        Err(Error::UnsupportedDtype { .. })
+    ));
+    let out = python(
+        "import numpy as np, sys; a = np.load(sys.argv[1]); print(a.dtype, a.view('u1').tolist())",
+        &[s(&path)],
+    );
     assert_eq!(out.trim(), "|V4 [0, 0, 0, 0, 1, 2, 3, 4]");
 }
 
@@ -193,7 +273,11 @@ fn dynamic_dimension_reads_any_rank_and_fixed_rank_is_checked() {
     write_npy(&path, &ArrayD::<i8>::zeros(IxDyn(&[2, 1, 2, 3]))).unwrap();
     assert_eq!(unsafe { ArrayD::<i8>::open_npy(&path) }.unwrap().ndim(), 4);
     match unsafe { Array2::<i8>::open_npy(&path) } {
-        Err(Error::DimensionMismatch { expected: 2, found: 4, shape }) => assert_eq!(shape, vec![2, 1, 2, 3]),
+        Err(Error::DimensionMismatch {
+            expected: 2,
+            found: 4,
+            shape,
+        }) => assert_eq!(shape, vec![2, 1, 2, 3]),
         other => panic!("{other:?}"),
     }
 }
@@ -220,8 +304,14 @@ fn damaged_files_are_errors_not_panics() {
         std::fs::write(&path, &bytes).unwrap();
         let before = Snapshot::take(&path);
         let mapped = unsafe { Array1::<f32>::open_npy_mut(&path) }.map(drop);
-        assert!(matches!(mapped, Err(Error::NpyHeader { .. })), "{what}: {mapped:?}");
-        assert!(matches!(read_npy::<f32, Ix1>(&path), Err(Error::NpyHeader { .. })), "{what}");
+        assert!(
+            matches!(mapped, Err(Error::NpyHeader { .. })),
+            "{what}: {mapped:?}"
+        );
+        assert!(
+            matches!(read_npy::<f32, Ix1>(&path), Err(Error::NpyHeader { .. })),
+            "{what}"
+        );
         before.assert_unchanged();
     }
 }

@@ -34,7 +34,10 @@ fn numpy_memmap_docstring_walkthrough() {
     // fp.flush(); del fp
     fp.flush().unwrap();
     drop(fp);
-    assert_eq!(std::fs::read(&filename).unwrap(), f32_bytes((0..12).map(|i| i as f32)));
+    assert_eq!(
+        std::fs::read(&filename).unwrap(),
+        f32_bytes((0..12).map(|i| i as f32))
+    );
 
     // newfp = np.memmap(filename, dtype='float32', mode='r', shape=(3,4))
     let newfp = unsafe { Array2::<f32>::open_raw(&filename, (3, 4)) }.unwrap();
@@ -54,7 +57,10 @@ fn numpy_memmap_docstring_walkthrough() {
     // ... and the file is unchanged: fpr still shows the original data.
     assert_eq!(fpr.view(), data());
     drop(fpc);
-    assert_eq!(std::fs::read(&filename).unwrap(), f32_bytes((0..12).map(|i| i as f32)));
+    assert_eq!(
+        std::fs::read(&filename).unwrap(),
+        f32_bytes((0..12).map(|i| i as f32))
+    );
 
     // fpo = np.memmap(filename, dtype='float32', mode='r', offset=16)
     let fpo = unsafe { MemmapOptions::new().offset(16).open::<f32, Ix1>(&filename) }.unwrap();
@@ -69,7 +75,12 @@ fn slices_of_a_writable_map_write_through_to_the_file() {
     let mut fp = unsafe { Array2::<f32>::create_raw(&filename, (3, 4)) }.unwrap();
     fp.slice_mut(s![1.., ..;2]).fill(9.0);
     fp.close().unwrap();
-    let back = unsafe { MemmapOptions::new().shape((3, 4)).open::<f32, Ix2>(&filename) }.unwrap();
+    let back = unsafe {
+        MemmapOptions::new()
+            .shape((3, 4))
+            .open::<f32, Ix2>(&filename)
+    }
+    .unwrap();
     assert_eq!(back.row(1).to_vec(), vec![9.0, 0.0, 9.0, 0.0]);
     assert_eq!(back.row(2).to_vec(), vec![9.0, 0.0, 9.0, 0.0]);
     assert_eq!(back.row(0).sum(), 0.0);

@@ -14,7 +14,13 @@ use num_complex::Complex;
 fn create_zero_fills_and_sizes_the_file_exactly() {
     let dir = tempdir();
     let path = dir.path().join("a.bin");
-    let fp = unsafe { MemmapOptions::new().shape((5, 7)).offset(24).create::<f64, Ix2>(&path) }.unwrap();
+    let fp = unsafe {
+        MemmapOptions::new()
+            .shape((5, 7))
+            .offset(24)
+            .create::<f64, Ix2>(&path)
+    }
+    .unwrap();
     assert!(fp.iter().all(|&x| x == 0.0));
     assert_eq!(file_len(&path), 24 + 5 * 7 * 8);
     assert_eq!(fp.nbytes(), 280);
@@ -35,13 +41,22 @@ fn create_truncates_an_existing_longer_file() {
 fn create_with_offset_leaves_a_zero_gap_before_the_data() {
     let dir = tempdir();
     let path = dir.path().join("a.bin");
-    let mut fp = unsafe { MemmapOptions::new().shape(3).offset(4100).create::<u32, Ix1>(&path) }.unwrap();
+    let mut fp = unsafe {
+        MemmapOptions::new()
+            .shape(3)
+            .offset(4100)
+            .create::<u32, Ix1>(&path)
+    }
+    .unwrap();
     fp.assign(&array![1, 2, 3]);
     fp.close().unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 4112);
     assert!(bytes[..4100].iter().all(|&b| b == 0));
-    assert_eq!(&bytes[4100..], &[1u32, 2, 3].map(u32::to_ne_bytes).concat()[..]);
+    assert_eq!(
+        &bytes[4100..],
+        &[1u32, 2, 3].map(u32::to_ne_bytes).concat()[..]
+    );
 }
 
 #[test]
@@ -67,7 +82,10 @@ fn read_write_changes_reach_the_file_without_flush() {
     let mut fp = unsafe { Array1::<f32>::open_raw_mut(&path, 4) }.unwrap();
     fp[2] = 2.5;
     // Shared mappings are the page cache: a plain read sees the write at once.
-    assert_eq!(std::fs::read(&path).unwrap(), f32_bytes([0.0, 0.0, 2.5, 0.0]));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        f32_bytes([0.0, 0.0, 2.5, 0.0])
+    );
     drop(fp);
 }
 
@@ -106,9 +124,22 @@ fn offsets_that_are_not_page_multiples_map_at_the_exact_byte() {
     let dir = tempdir();
     let path = dir.path().join("a.bin");
     let values: Vec<u32> = (0..4096).collect();
-    std::fs::write(&path, values.iter().flat_map(|v| v.to_ne_bytes()).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        &path,
+        values
+            .iter()
+            .flat_map(|v| v.to_ne_bytes())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     for offset in [4, 4092, 4096, 4100, 8188] {
-        let fp = unsafe { MemmapOptions::new().offset(offset).shape(2).open::<u32, Ix1>(&path) }.unwrap();
+        let fp = unsafe {
+            MemmapOptions::new()
+                .offset(offset)
+                .shape(2)
+                .open::<u32, Ix1>(&path)
+        }
+        .unwrap();
         let first = (offset / 4) as u32;
         assert_eq!(fp.to_vec(), vec![first, first + 1], "offset {offset}");
     }
@@ -120,7 +151,13 @@ fn offsets_above_four_gib_work_on_sparse_files() {
     let path = dir.path().join("big.bin");
     let offset = 5u64 << 30;
     {
-        let mut fp = unsafe { MemmapOptions::new().shape((2, 3)).offset(offset + 8).create::<i64, Ix2>(&path) }.unwrap();
+        let mut fp = unsafe {
+            MemmapOptions::new()
+                .shape((2, 3))
+                .offset(offset + 8)
+                .create::<i64, Ix2>(&path)
+        }
+        .unwrap();
         fp.assign(&array![[1, 2, 3], [4, 5, 6]]);
         fp.close().unwrap();
     }
@@ -134,7 +171,13 @@ fn offsets_above_four_gib_work_on_sparse_files() {
 fn fortran_order_stores_columns_contiguously() {
     let dir = tempdir();
     let path = dir.path().join("f.bin");
-    let mut fp = unsafe { MemmapOptions::new().shape((2, 3)).order(Order::Fortran).create::<i32, Ix2>(&path) }.unwrap();
+    let mut fp = unsafe {
+        MemmapOptions::new()
+            .shape((2, 3))
+            .order(Order::Fortran)
+            .create::<i32, Ix2>(&path)
+    }
+    .unwrap();
     fp.assign(&array![[1, 2, 3], [4, 5, 6]]);
     assert_eq!(fp.strides(), &[1, 2]);
     assert_eq!(fp.order(), Order::Fortran);
@@ -173,7 +216,12 @@ fn zero_dimensional_arrays_hold_one_element() {
     fp[()] = 513;
     fp.close().unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), 513u16.to_ne_bytes());
-    let back = unsafe { MemmapOptions::new().shape(Vec::<usize>::new()).open::<u16, IxDyn>(&path) }.unwrap();
+    let back = unsafe {
+        MemmapOptions::new()
+            .shape(Vec::<usize>::new())
+            .open::<u16, IxDyn>(&path)
+    }
+    .unwrap();
     assert_eq!(back.ndim(), 0);
     assert_eq!(back[IxDyn(&[])], 513);
 }
@@ -195,7 +243,10 @@ fn booleans_open_only_when_every_byte_is_zero_or_one() {
             _ => unsafe { options.open_copy::<bool, Ix1>(&path) }.map(drop),
         };
         match result {
-            Err(Error::InvalidValue { path: Some(p), element }) => {
+            Err(Error::InvalidValue {
+                path: Some(p),
+                element,
+            }) => {
                 assert_eq!(element, "bool");
                 assert_eq!(p, path.canonicalize().unwrap());
             }
@@ -239,7 +290,11 @@ fn every_integer_and_float_type_round_trips() {
     round_trip([0u64, 1, u64::MAX]);
     round_trip([f32::MIN, -0.0, f32::INFINITY]);
     round_trip([f64::MIN_POSITIVE, 1e300, f64::NEG_INFINITY]);
-    round_trip([Complex::new(1.0f32, -1.0), Complex::new(0.0, 0.0), Complex::new(2.5, 3.5)]);
+    round_trip([
+        Complex::new(1.0f32, -1.0),
+        Complex::new(0.0, 0.0),
+        Complex::new(2.5, 3.5),
+    ]);
 }
 
 #[test]
@@ -266,11 +321,29 @@ fn ordinary_ndarray_algorithms_work_on_guards() {
 fn guards_report_numpys_attributes_and_debug_shows_no_data() {
     let dir = tempdir();
     let path = dir.path().join("attrs.bin");
-    let fp = unsafe { MemmapOptions::new().shape((2, 2)).offset(8).order(Order::Fortran).create::<u64, Ix2>(&path) }.unwrap();
+    let fp = unsafe {
+        MemmapOptions::new()
+            .shape((2, 2))
+            .offset(8)
+            .order(Order::Fortran)
+            .create::<u64, Ix2>(&path)
+    }
+    .unwrap();
     assert_eq!(fp.path(), Some(path.canonicalize().unwrap().as_path()));
-    assert_eq!((fp.offset(), fp.mode(), fp.order()), (8, Mode::Create, Order::Fortran));
+    assert_eq!(
+        (fp.offset(), fp.mode(), fp.order()),
+        (8, Mode::Create, Order::Fortran)
+    );
     let debug = format!("{fp:?}");
-    for fragment in ["MemmapMut", "attrs.bin", "u64", "[2, 2]", "Fortran", "Create", "offset: 8"] {
+    for fragment in [
+        "MemmapMut",
+        "attrs.bin",
+        "u64",
+        "[2, 2]",
+        "Fortran",
+        "Create",
+        "offset: 8",
+    ] {
         assert!(debug.contains(fragment), "{debug}");
     }
     assert!(!debug.contains("0, 0"), "{debug}");
@@ -289,7 +362,10 @@ fn chunks_visit_every_row_once_in_order() {
     let reader = unsafe { Array2::<u32>::open_raw(&path, (10, 3)) }.unwrap();
     let total: u32 = reader.chunks(3).map(|chunk| chunk.sum()).sum();
     assert_eq!(total, reader.sum());
-    let scalar = MemmapOptions::new().shape(Vec::<usize>::new()).scratch::<u8, IxDyn>().unwrap();
+    let scalar = MemmapOptions::new()
+        .shape(Vec::<usize>::new())
+        .scratch::<u8, IxDyn>()
+        .unwrap();
     assert_eq!(scalar.chunks(1).count(), 0);
 }
 
@@ -298,8 +374,20 @@ fn every_access_hint_is_accepted_where_sound() {
     let dir = tempdir();
     let path = dir.path().join("hints.bin");
     std::fs::write(&path, vec![0u8; 1 << 16]).unwrap();
-    let reader = unsafe { MemmapOptions::new().advice(Advice::Sequential).populate(true).open::<u8, Ix1>(&path) }.unwrap();
-    for advice in [Advice::Normal, Advice::Sequential, Advice::Random, Advice::WillNeed, Advice::DontNeed] {
+    let reader = unsafe {
+        MemmapOptions::new()
+            .advice(Advice::Sequential)
+            .populate(true)
+            .open::<u8, Ix1>(&path)
+    }
+    .unwrap();
+    for advice in [
+        Advice::Normal,
+        Advice::Sequential,
+        Advice::Random,
+        Advice::WillNeed,
+        Advice::DontNeed,
+    ] {
         reader.advise(advice).unwrap();
         reader.advise_rows(advice, 100..2000).unwrap();
     }
@@ -321,7 +409,11 @@ fn scratch_arrays_are_safe_disk_backed_memory() {
     scratch.fill(0.5);
     assert_eq!(scratch.sum(), 60.0);
     scratch.flush().unwrap();
-    let fortran = MemmapOptions::new().shape((2, 3)).order(Order::Fortran).scratch::<u8, Ix2>().unwrap();
+    let fortran = MemmapOptions::new()
+        .shape((2, 3))
+        .order(Order::Fortran)
+        .scratch::<u8, Ix2>()
+        .unwrap();
     assert_eq!(fortran.strides(), &[1, 2]);
 }
 
@@ -336,7 +428,11 @@ fn from_mmap_views_a_mapping_made_by_the_caller() {
     assert_eq!(view.view(), array![[2.0, 3.0, 4.0], [5.0, 6.0, 7.0]]);
     assert_eq!(view.path(), None);
 
-    let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
     let mmap = unsafe { memmap2::MmapMut::map_mut(&file) }.unwrap();
     let mut writable = MemmapMut::<f32, Ix1>::from_mmap(mmap, 0, 2, Order::C).unwrap();
     writable[1] = 20.0;

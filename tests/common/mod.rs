@@ -59,7 +59,11 @@ impl Snapshot {
 
     pub fn assert_unchanged(&self) {
         let now = std::fs::read(&self.path).ok();
-        assert!(now == self.bytes, "{} was modified by a failed call", self.path.display());
+        assert!(
+            now == self.bytes,
+            "{} was modified by a failed call",
+            self.path.display()
+        );
     }
 }
 
@@ -71,7 +75,9 @@ pub const CHILD_ROLE: &str = "NDARRAY_MEMMAP_TEST_CHILD";
 /// [`CHILD_ROLE`] and extra environment; the test sees the role and acts as
 /// the child. Returns the child's output.
 pub fn run_child(test_name: &str, role: &str, env: &[(&str, &str)]) -> Output {
-    child_command(test_name, role, env).output().expect("run child test process")
+    child_command(test_name, role, env)
+        .output()
+        .expect("run child test process")
 }
 
 /// The command [`run_child`] runs, for callers that need to spawn it themselves.
@@ -93,5 +99,7 @@ pub fn child_role() -> Option<String> {
 #[cfg(unix)]
 pub fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }

@@ -1,0 +1,205 @@
+//! Property tests: the header parser against random and mutated input, and
+//! random operation sequences on a map checked against an in-memory model.
+// Every file these tests map is a private temporary file that nothing else
+// touches, which is the whole of the mapping contract.
+#![allow(clippy::undocumented_unsafe_blocks)]
+
+mod common;
+
+use ndarray::{Array2, Ix2};
+use ndarray_memmap::{Error, MemmapOptions, NpyHeader, Order};
+use proptest::prelude::*;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(256)
+}
+
+/// Parsing succeeds or fails with one of the header errors; anything else is a bug.
+fn is_header_outcome(result: &Result<NpyHeader, Error>) -> bool {
+    matches!(
+        result,
+        Ok(_) | Err(Error::NpyHeader { .. }) | Err(Error::UnsupportedDtype { .. })
+    )
+}
+
+/// A valid header for a random descr, order and shape.
+fn valid_header() -> impl Strategy<Value = (String, bool, Vec<usize>)> {
+    let descr = prop::sample::select(vec![
+        "|b1", "|u1", "<i2", ">u4", "<i8", "<f4", ">f8", "<c8", "<c16",
+    ]);
+    (
+        descr,
+        any::<bool>(),
+        prop::collection::vec(0usize..1_000_000, 0..6),
+    )
+        .prop_map(|(d, f, s)| (d.to_owned(), f, s))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn formatted_headers_parse_back_to_the_same_fields((descr, fortran, shape) in valid_header()) {
+        let bytes = NpyHeader::format(&descr, fortran, &shape);
+        prop_assert_eq!(bytes.len() % 64, 0);
+        let header = NpyHeader::parse(&bytes, usize::MAX).unwrap();
+        prop_assert_eq!(&header.descr, &descr);
+        prop_assert_eq!(header.fortran_order, fortran);
+        prop_assert_eq!(&header.shape, &shape);
+        prop_assert_eq!(header.data_offset as usize, bytes.len());
+    }
+
+    #[test]
+    fn mutated_headers_never_panic(
+        (descr, fortran, shape) in valid_header(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = NpyHeader::format(&descr, fortran, &shape);
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        let keep = cut.index(bytes.len() + 1);
+        // Any outcome but a panic is fine; errors must be the header kinds.
+        for input in [&bytes[..], &bytes[..keep]] {
+            let result = NpyHeader::parse(input, 10_000);
+            prop_assert!(is_header_outcome(&result), "unexpected outcome {:?}", result);
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400), prefix in any::<bool>()) {
+        let mut input = if prefix { b"\x93NUMPY\x01\x00".to_vec() } else { vec![] };
+        input.extend(bytes);
+        let result = NpyHeader::parse(&input, 10_000);
+        prop_assert!(is_header_outcome(&result), "unexpected outcome {:?}", result);
+    }
+
+    #[test]
+    fn random_header_text_never_panics(text in "[{}()\\[\\],:'\" a-zA-Z0-9_<>|.\\-\n]{0,120}") {
+        let mut input = b"\x93NUMPY\x01\x00".to_vec();
+        input.extend((text.len() as u16).to_le_bytes());
+        input.extend(text.as_bytes());
+        let result = NpyHeader::parse(&input, 10_000);
+        prop_assert!(is_header_outcome(&result), "unexpected outcome {:?}", result);
+    }
+}
+
+/// One step of the model test.
+#[derive(Clone, Debug)]
+enum Op {
+    /// Write `value` at `[row, col]` through a writable view.
+    Write(usize, usize, i32),
+    /// Fill row `row` through `row_mut`.
+    FillRow(usize, i32),
+    Flush,
+    /// Drop the guard and reopen in `r+`.
+    Reopen,
+    /// Open a copy-on-write map, scribble on it, drop it: the file must not change.
+    CopyOnWriteScribble(i32),
+    /// Open read-only and compare with the model.
+    CheckReadOnly,
+}
+
+fn op(rows: usize, cols: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..rows, 0..cols, any::<i32>()).prop_map(|(r, c, v)| Op::Write(r, c, v)),
+        2 => (0..rows, any::<i32>()).prop_map(|(r, v)| Op::FillRow(r, v)),
+        1 => Just(Op::Flush),
+        1 => Just(Op::Reopen),
+        1 => any::<i32>().prop_map(Op::CopyOnWriteScribble),
+        1 => Just(Op::CheckReadOnly),
+    ]
+}
+
+fn scenario() -> impl Strategy<Value = (usize, usize, bool, bool, Vec<Op>)> {
+    (1usize..9, 1usize..9, any::<bool>(), any::<bool>()).prop_flat_map(
+        |(rows, cols, fortran, npy)| {
+            (
+                Just(rows),
+                Just(cols),
+                Just(fortran),
+                Just(npy),
+                prop::collection::vec(op(rows, cols), 1..40),
+            )
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases() / 4))]
+
+    #[test]
+    fn a_map_behaves_like_an_in_memory_array((rows, cols, fortran, npy, ops) in scenario()) {
+        let dir = common::tempdir();
+        let path = dir.path().join(if npy { "m.npy" } else { "m.bin" });
+        let order = if fortran { Order::Fortran } else { Order::C };
+        let mut options = MemmapOptions::new();
+        options.shape((rows, cols)).order(order);
+        let open_rw = |options: &MemmapOptions| if npy {
+            unsafe { options.open_npy_mut::<i32, Ix2>(&path) }.unwrap()
+        } else {
+            unsafe { options.open_mut::<i32, Ix2>(&path) }.unwrap()
+        };
+        let mut model = Array2::<i32>::zeros((rows, cols));
+        let mut guard = Some(if npy {
+            unsafe { options.create_npy::<i32, Ix2>(&path) }.unwrap()
+        } else {
+            unsafe { options.create::<i32, Ix2>(&path) }.unwrap()
+        });
+        for op in ops {
+            match op {
+                Op::Write(r, c, v) => {
+                    guard.as_mut().unwrap().view_mut()[[r, c]] = v;
+                    model[[r, c]] = v;
+                }
+                Op::FillRow(r, v) => {
+                    guard.as_mut().unwrap().row_mut(r).fill(v);
+                    model.row_mut(r).fill(v);
+                }
+                Op::Flush => guard.as_ref().unwrap().flush().unwrap(),
+                Op::Reopen => {
+                    drop(guard.take());
+                    guard = Some(open_rw(&options));
+                }
+                Op::CopyOnWriteScribble(v) => {
+                    drop(guard.take());
+                    let mut cow = if npy {
+                        unsafe { options.open_npy_copy::<i32, Ix2>(&path) }.unwrap()
+                    } else {
+                        unsafe { options.open_copy::<i32, Ix2>(&path) }.unwrap()
+                    };
+                    cow.fill(v);
+                    drop(cow);
+                    guard = Some(open_rw(&options));
+                }
+                Op::CheckReadOnly => {
+                    drop(guard.take());
+                    let reader = if npy {
+                        unsafe { options.open_npy::<i32, Ix2>(&path) }.unwrap()
+                    } else {
+                        unsafe { options.open::<i32, Ix2>(&path) }.unwrap()
+                    };
+                    prop_assert_eq!(reader.view(), model.view());
+                    drop(reader);
+                    guard = Some(open_rw(&options));
+                }
+            }
+        }
+        guard.take().unwrap().close().unwrap();
+        // Byte for byte: the file holds the model in the file's order.
+        let bytes = std::fs::read(&path).unwrap();
+        let data_start = if npy { ndarray_memmap::read_npy_header(&path).unwrap().data_offset as usize } else { 0 };
+        let in_file_order: Vec<i32> = if fortran && rows > 1 && cols > 1 {
+            model.t().iter().copied().collect()
+        } else {
+            model.iter().copied().collect()
+        };
+        let expected: Vec<u8> = in_file_order.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        prop_assert_eq!(&bytes[data_start..], &expected[..]);
+    }
+}
