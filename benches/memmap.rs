@@ -1,2 +1,503 @@
-//! Criterion benchmarks (filled in below).
-fn main() {}
+//! Criterion benchmarks: disk-backed against in-memory, against `read()`,
+//! `pread`, `std::fs` and ndarray-npy, each side by side in one run.
+//!
+//! Sizes: `NDARRAY_MEMMAP_BENCH_SIZE=smoke` (4 MiB, for CI), unset (256 MiB),
+//! `full` (2 GiB, the published figures). Data files are built once in
+//! `NDARRAY_MEMMAP_BENCH_DIR` (default `target/bench-data`), outside every
+//! measured closure. `benches/report.py` turns the results into ratios.
+#![allow(unsafe_code)] // the page-cache helpers call libc; each block has its proof
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use ndarray::{Array2, ArrayView2, Axis, Ix1, Ix2};
+use ndarray_memmap::{read_npy, Advice, MemmapOptions};
+
+/// Columns of the 2-D benchmark array: one row is 4 KiB of f64.
+const COLS: usize = 512;
+
+struct Config {
+    name: &'static str,
+    bytes: usize,
+    dir: PathBuf,
+}
+
+fn config() -> Config {
+    let (name, bytes) = match std::env::var("NDARRAY_MEMMAP_BENCH_SIZE").as_deref() {
+        Ok("smoke") => ("smoke", 4 << 20),
+        Ok("full") => ("full", 2 << 30),
+        _ => ("default", 256 << 20),
+    };
+    let dir = std::env::var_os("NDARRAY_MEMMAP_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"));
+    std::fs::create_dir_all(&dir).expect("create the benchmark data directory");
+    Config { name, bytes, dir }
+}
+
+/// A `.npy` file of `bytes / 8` f64 values shaped `(rows, COLS)`, built once.
+fn fixture(dir: &Path, bytes: usize) -> PathBuf {
+    let rows = bytes / 8 / COLS;
+    let path = dir.join(format!("sum_{rows}x{COLS}.npy"));
+    let expected_len = 128 + (rows * COLS * 8) as u64;
+    if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(expected_len) {
+        let tmp = path.with_extension("tmp");
+        // SAFETY: a new file in the benchmark's own directory.
+        let mut a = unsafe {
+            MemmapOptions::new()
+                .shape((rows, COLS))
+                .create_npy::<f64, Ix2>(&tmp)
+        }
+        .unwrap();
+        a.iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x = (i % 1000) as f64 * 1e-3);
+        a.close().unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    }
+    path
+}
+
+/// Drops the file's pages from the page cache (after writing back dirty ones).
+fn evict(path: &Path) {
+    use std::os::fd::AsRawFd;
+    let file = File::open(path).unwrap();
+    file.sync_all().unwrap();
+    // SAFETY: posix_fadvise only reads its integer arguments and the
+    // descriptor, which `file` keeps open for the call.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(rc, 0, "posix_fadvise failed");
+}
+
+/// Fraction of the file's pages in the page cache, by `mincore`.
+fn resident_fraction(path: &Path) -> f64 {
+    let file = File::open(path).unwrap();
+    // SAFETY: read-only map of a benchmark file nothing else writes; used only
+    // for mincore, never read through.
+    let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+    let page = 4096;
+    let pages = map.len().div_ceil(page);
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `map` is a live mapping of `map.len()` bytes starting at a page
+    // boundary, and `vec` has one byte per page of it, as mincore requires.
+    let rc = unsafe {
+        libc::mincore(
+            map.as_ptr() as *mut libc::c_void,
+            map.len(),
+            vec.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0, "mincore failed");
+    vec.iter().filter(|&&b| b & 1 == 1).count() as f64 / pages.max(1) as f64
+}
+
+/// Evicts and checks that it worked, so a "cold" figure is really cold.
+fn evict_checked(path: &Path) {
+    evict(path);
+    let resident = resident_fraction(path);
+    assert!(
+        resident < 0.01,
+        "eviction failed: {:.1}% still cached",
+        resident * 100.0
+    );
+}
+
+/// A timing routine for `iter_custom` that evicts the file before each
+/// iteration and times only `work`.
+fn cold<'a>(path: &'a Path, work: &'a dyn Fn() -> f64) -> impl FnMut(u64) -> Duration + 'a {
+    move |iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            evict_checked(path);
+            let start = Instant::now();
+            black_box(work());
+            total += start.elapsed();
+        }
+        total
+    }
+}
+
+fn warm(path: &Path) {
+    let mut f = File::open(path).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    while f.read(&mut buf).unwrap() > 0 {}
+}
+
+/// ndarray's sum of a 2-D view: the same reduction everywhere below.
+fn sum(view: ArrayView2<'_, f64>) -> f64 {
+    view.sum()
+}
+
+fn sum_bytes(bytes: &[u8]) -> f64 {
+    // Data after a 128-byte header is 8-aligned in the file, not in a Vec<u8>.
+    bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_ne_bytes(c.try_into().unwrap()))
+        .sum()
+}
+
+fn open_latency(c: &mut Criterion) {
+    let cfg = config();
+    let small = fixture(&cfg.dir, 1 << 20);
+    let large = fixture(&cfg.dir, cfg.bytes);
+    warm(&small);
+    let mut group = c.benchmark_group("open");
+    for (label, path) in [("1MiB", &small), (cfg.name, &large)] {
+        group.bench_function(BenchmarkId::new("open_npy", label), |b| {
+            // SAFETY: benchmark files are written once and only read here.
+            b.iter(|| {
+                black_box(unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(path) }.unwrap())
+            })
+        });
+        group.bench_function(BenchmarkId::new("open_raw", label), |b| {
+            // SAFETY: as above.
+            b.iter(|| {
+                black_box(
+                    unsafe { MemmapOptions::new().offset(128).open::<f64, Ix1>(path) }.unwrap(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn hot_sum(c: &mut Criterion) {
+    let cfg = config();
+    let path = fixture(&cfg.dir, cfg.bytes);
+    warm(&path);
+    let in_memory: Array2<f64> = read_npy(&path).unwrap();
+    // SAFETY: as above.
+    let open = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&path) }.unwrap();
+    let mut group = c.benchmark_group("hot_sum");
+    group
+        .throughput(Throughput::Bytes(cfg.bytes as u64))
+        .sample_size(20);
+    group.bench_function("in_memory", |b| b.iter(|| black_box(sum(in_memory.view()))));
+    group.bench_function("open_guard", |b| b.iter(|| black_box(sum(open.view()))));
+    group.bench_function("fresh_guard", |b| {
+        b.iter(|| {
+            // SAFETY: as above.
+            let g = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&path) }.unwrap();
+            black_box(sum(g.view()))
+        })
+    });
+    group.bench_function("fresh_guard_populate", |b| {
+        b.iter(|| {
+            // SAFETY: as above.
+            let g = unsafe {
+                MemmapOptions::new()
+                    .populate(true)
+                    .open_npy::<f64, Ix2>(&path)
+            }
+            .unwrap();
+            black_box(sum(g.view()))
+        })
+    });
+    group.bench_function("naive_iter_sum", |b| {
+        b.iter(|| black_box(open.iter().sum::<f64>()))
+    });
+    group.bench_function("fs_read_then_sum", |b| {
+        b.iter(|| black_box(sum_bytes(&std::fs::read(&path).unwrap()[128..])))
+    });
+    group.finish();
+}
+
+fn cold_sum(c: &mut Criterion) {
+    let cfg = config();
+    let path = fixture(&cfg.dir, cfg.bytes);
+    let mut group = c.benchmark_group("cold_sum");
+    group
+        .throughput(Throughput::Bytes(cfg.bytes as u64))
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(if cfg.name == "full" { 20 } else { 5 }));
+    let guard_sum = |advice: Option<Advice>| {
+        let path = path.clone();
+        move || {
+            let mut options = MemmapOptions::new();
+            if let Some(advice) = advice {
+                options.advice(advice);
+            }
+            // SAFETY: as above.
+            let g = unsafe { options.open_npy::<f64, Ix2>(&path) }.unwrap();
+            sum(g.view())
+        }
+    };
+    for (name, advice) in [
+        ("guard_no_hint", None),
+        ("guard_sequential", Some(Advice::Sequential)),
+        ("guard_willneed", Some(Advice::WillNeed)),
+        ("guard_random", Some(Advice::Random)),
+    ] {
+        let work = guard_sum(advice);
+        group.bench_function(name, |b| b.iter_custom(cold(&path, &work)));
+    }
+    let chunked = || {
+        // SAFETY: as above.
+        let g = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&path) }.unwrap();
+        g.chunks(4096).map(sum).sum::<f64>()
+    };
+    group.bench_function("guard_chunks_prefetch", |b| {
+        b.iter_custom(cold(&path, &chunked))
+    });
+    let read_chunks = || {
+        let mut f = File::open(&path).unwrap();
+        let mut header = [0u8; 128];
+        f.read_exact(&mut header).unwrap();
+        let mut buf = vec![0u8; 4 << 20];
+        let mut total = 0.0;
+        loop {
+            let n = f.read(&mut buf).unwrap();
+            if n == 0 {
+                break total;
+            }
+            total += sum_bytes(&buf[..n]);
+        }
+    };
+    group.bench_function("read_chunks", |b| b.iter_custom(cold(&path, &read_chunks)));
+    let fs_read = || sum_bytes(&std::fs::read(&path).unwrap()[128..]);
+    group.bench_function("fs_read", |b| b.iter_custom(cold(&path, &fs_read)));
+    let npy_crate = || {
+        ndarray_npy::read_npy::<_, Array2<f64>>(&path)
+            .unwrap()
+            .sum()
+    };
+    group.bench_function("ndarray_npy_read", |b| {
+        b.iter_custom(cold(&path, &npy_crate))
+    });
+    group.finish();
+}
+
+fn partial(c: &mut Criterion) {
+    let cfg = config();
+    let path = fixture(&cfg.dir, cfg.bytes);
+    let rows = cfg.bytes / 8 / COLS;
+    let picks: Vec<usize> = (0..1000u64)
+        .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) as usize % rows)
+        .collect();
+    let row_bytes = COLS * 8;
+    let mut group = c.benchmark_group("partial");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    let open = |advice: Advice| {
+        // SAFETY: as above.
+        unsafe {
+            MemmapOptions::new()
+                .advice(advice)
+                .open_npy::<f64, Ix2>(&path)
+        }
+        .unwrap()
+    };
+    let pread_row = |file: &File, row: usize| {
+        let mut buf = vec![0u8; row_bytes];
+        file.read_exact_at(&mut buf, 128 + (row * row_bytes) as u64)
+            .unwrap();
+        sum_bytes(&buf)
+    };
+    warm(&path);
+    let hot = open(Advice::Normal);
+    let file = File::open(&path).unwrap();
+    group.bench_function("hot_one_row_guard", |b| {
+        b.iter(|| black_box(hot.row(rows / 2).sum()))
+    });
+    group.bench_function("hot_one_row_pread", |b| {
+        b.iter(|| black_box(pread_row(&file, rows / 2)))
+    });
+    group.bench_function("hot_one_row_read_whole_file", |b| {
+        b.iter(|| {
+            black_box(sum_bytes(
+                &std::fs::read(&path).unwrap()[128 + rows / 2 * row_bytes..][..row_bytes],
+            ))
+        })
+    });
+    group.bench_function("hot_1000_rows_guard", |b| {
+        b.iter(|| black_box(picks.iter().map(|&r| hot.row(r).sum()).sum::<f64>()))
+    });
+    group.bench_function("hot_1000_rows_pread", |b| {
+        b.iter(|| black_box(picks.iter().map(|&r| pread_row(&file, r)).sum::<f64>()))
+    });
+    drop(hot);
+    for (name, advice) in [
+        ("cold_one_element_guard_default", Advice::Normal),
+        ("cold_one_element_guard_random", Advice::Random),
+    ] {
+        let work = || open(advice)[[rows - 1, COLS - 1]];
+        group.bench_function(name, |b| b.iter_custom(cold(&path, &work)));
+    }
+    let work = || {
+        let mut buf = [0u8; 8];
+        File::open(&path)
+            .unwrap()
+            .read_exact_at(&mut buf, 128 + (rows * row_bytes - 8) as u64)
+            .unwrap();
+        f64::from_ne_bytes(buf)
+    };
+    group.bench_function("cold_one_element_pread", |b| {
+        b.iter_custom(cold(&path, &work))
+    });
+    for (name, advice) in [
+        ("cold_1000_rows_guard_default", Advice::Normal),
+        ("cold_1000_rows_guard_random", Advice::Random),
+    ] {
+        let work = || {
+            let g = open(advice);
+            picks.iter().map(|&r| g.row(r).sum()).sum::<f64>()
+        };
+        group.bench_function(name, |b| b.iter_custom(cold(&path, &work)));
+    }
+    let work = || {
+        let f = File::open(&path).unwrap();
+        picks.iter().map(|&r| pread_row(&f, r)).sum::<f64>()
+    };
+    group.bench_function("cold_1000_rows_pread", |b| {
+        b.iter_custom(cold(&path, &work))
+    });
+    group.finish();
+}
+
+fn write(c: &mut Criterion) {
+    let cfg = config();
+    let bytes = cfg.bytes.min(1 << 30);
+    let n = bytes / 8;
+    let target = cfg.dir.join("write_target.bin");
+    let data: Vec<u8> = (0..n)
+        .flat_map(|i| ((i % 1000) as f64).to_ne_bytes())
+        .collect();
+    let mut group = c.benchmark_group("write");
+    group
+        .throughput(Throughput::Bytes(bytes as u64))
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat);
+    for (name, preallocate) in [
+        ("create_fill_flush_preallocated", true),
+        ("create_fill_flush_sparse", false),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let _ = std::fs::remove_file(&target);
+                // SAFETY: the benchmark's own file.
+                let mut g = unsafe {
+                    MemmapOptions::new()
+                        .shape(n)
+                        .preallocate(preallocate)
+                        .create::<f64, Ix1>(&target)
+                }
+                .unwrap();
+                g.iter_mut()
+                    .enumerate()
+                    .for_each(|(i, x)| *x = (i % 1000) as f64);
+                g.close().unwrap();
+            })
+        });
+    }
+    group.bench_function("std_fs_write_then_sync", |b| {
+        b.iter(|| {
+            let _ = std::fs::remove_file(&target);
+            let mut f = File::create(&target).unwrap();
+            f.write_all(&data).unwrap();
+            f.sync_all().unwrap();
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_file(&target);
+}
+
+#[cfg(feature = "rayon")]
+fn parallel(c: &mut Criterion) {
+    use ndarray::parallel::prelude::*;
+    let cfg = config();
+    let path = fixture(&cfg.dir, cfg.bytes);
+    warm(&path);
+    // SAFETY: as above.
+    let g = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&path) }.unwrap();
+    let mut group = c.benchmark_group("parallel");
+    group
+        .throughput(Throughput::Bytes(cfg.bytes as u64))
+        .sample_size(10);
+    group.bench_function("sum_1_core", |b| b.iter(|| black_box(g.sum())));
+    group.bench_function("sum_all_cores", |b| {
+        b.iter(|| {
+            black_box(
+                g.axis_chunks_iter(Axis(0), 256)
+                    .into_par_iter()
+                    .map(|c| c.sum())
+                    .sum::<f64>(),
+            )
+        })
+    });
+    group.bench_function("ln_1p_1_core", |b| {
+        b.iter(|| black_box(g.iter().map(|x| x.ln_1p()).sum::<f64>()))
+    });
+    group.bench_function("ln_1p_all_cores", |b| {
+        b.iter(|| black_box(g.view().into_par_iter().map(|x| x.ln_1p()).sum::<f64>()))
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "rayon"))]
+fn parallel(_: &mut Criterion) {}
+
+fn layout(c: &mut Criterion) {
+    let cfg = config();
+    let bytes = cfg.bytes.min(256 << 20);
+    let side = ((bytes / 8) as f64).sqrt() as usize;
+    let mut group = c.benchmark_group("layout");
+    group
+        .throughput(Throughput::Bytes((side * side * 8) as u64))
+        .sample_size(10);
+    for order in [ndarray_memmap::Order::C, ndarray_memmap::Order::Fortran] {
+        let path = cfg
+            .dir
+            .join(format!("square_{side}_{}.bin", order.as_str()));
+        if std::fs::metadata(&path).map(|m| m.len()).ok() != Some((side * side * 8) as u64) {
+            // SAFETY: the benchmark's own file.
+            let mut g = unsafe {
+                MemmapOptions::new()
+                    .shape((side, side))
+                    .order(order)
+                    .create::<f64, Ix2>(&path)
+            }
+            .unwrap();
+            g.fill(1.0);
+            g.close().unwrap();
+        }
+        // SAFETY: as above.
+        let g = unsafe {
+            MemmapOptions::new()
+                .shape((side, side))
+                .order(order)
+                .open::<f64, Ix2>(&path)
+        }
+        .unwrap();
+        let label = order.as_str();
+        group.bench_function(BenchmarkId::new("row_sums", label), |b| {
+            b.iter(|| black_box(g.rows().into_iter().map(|r| r.sum()).sum::<f64>()))
+        });
+        group.bench_function(BenchmarkId::new("column_sums", label), |b| {
+            b.iter(|| black_box(g.columns().into_iter().map(|c| c.sum()).sum::<f64>()))
+        });
+        group.bench_function(BenchmarkId::new("sum_axis_0", label), |b| {
+            b.iter(|| black_box(g.sum_axis(Axis(0))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    open_latency,
+    hot_sum,
+    cold_sum,
+    partial,
+    write,
+    parallel,
+    layout
+);
+criterion_main!(benches);
