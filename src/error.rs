@@ -8,6 +8,20 @@ use std::path::PathBuf;
 /// Every variant names the values involved so that the message alone tells
 /// what was expected and what was found. The enum is `#[non_exhaustive]`:
 /// match with a wildcard arm.
+///
+/// ```
+/// use ndarray_memmap::{Error, MemmapOptions};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("short.bin");
+/// std::fs::write(&path, [0u8; 10])?;
+/// // SAFETY: the file is private to this example.
+/// match unsafe { MemmapOptions::new().shape(4).open::<f32, ndarray::Ix1>(&path) } {
+///     Err(Error::FileTooShort { expected, found, .. }) => assert_eq!((expected, found), (16, 10)),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

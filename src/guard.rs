@@ -141,6 +141,26 @@ pub struct Memmap<A: 'static, D = IxDyn> {
 /// Dropping the guard flushes best-effort; [`close`] flushes and reports the
 /// error. Mapping functions are `unsafe`: see [the contract](Memmap#safety).
 ///
+/// # Examples
+///
+/// ```
+/// use ndarray::{s, Array2};
+/// use ndarray_memmap::{MemmapExt, Mode};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("grid.bin");
+/// // SAFETY: the file is private to this example.
+/// let mut grid = unsafe { Array2::<u16>::create_raw(&path, (4, 4)) }?;
+/// grid.slice_mut(s![1..3, 1..3]).fill(9);   // any ndarray method, through DerefMut
+/// let mut view = grid.view_mut();           // or an explicit view
+/// view[[0, 0]] = 1;
+/// assert_eq!(grid.sum(), 37);
+/// assert_eq!(grid.mode(), Mode::Create);
+/// grid.close()?;
+/// assert_eq!(std::fs::read(&path)?.len(), 32);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// [`view`]: MemmapMut::view
 /// [`view_mut`]: MemmapMut::view_mut
 /// [`flush`]: MemmapMut::flush
@@ -186,6 +206,14 @@ macro_rules! common_accessors {
         }
 
         /// Tells the kernel how the whole mapping will be accessed (`madvise`).
+        ///
+        /// ```
+        /// use ndarray::Array1;
+        /// use ndarray_memmap::{Advice, MemmapExt};
+        /// let lookup = Array1::<u64>::scratch(1 << 16)?;
+        /// lookup.advise(Advice::Random)?; // only fault in the page that is touched
+        /// # Ok::<(), ndarray_memmap::Error>(())
+        /// ```
         ///
         /// # Errors
         /// [`Error::Io`] if the kernel refuses the hint;
@@ -291,6 +319,21 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
 
     /// Flushes, unmaps and closes the file, reporting any error that `Drop`
     /// would have to swallow.
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_memmap::MemmapExt;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.bin");
+    /// // SAFETY: the file is private to this example.
+    /// let mut log = unsafe { Array1::<u32>::create_raw(&path, 3) }?;
+    /// log.fill(7);
+    /// log.flush()?; // durable now; the guard stays usable
+    /// log[0] = 8;
+    /// log.close()?; // flushed again, unmapped, closed
+    /// assert_eq!(&std::fs::read(&path)?[..4], &8u32.to_ne_bytes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// As for [`flush`](MemmapMut::flush).
@@ -461,6 +504,16 @@ macro_rules! chunks_method {
         /// Advises [`Advice::Sequential`] for the whole map first. Hints are
         /// best-effort; a refused hint does not stop the iteration. A 0-d
         /// array yields nothing; `rows_per_chunk == 0` is treated as 1.
+        ///
+        /// ```
+        /// use ndarray::Array2;
+        /// use ndarray_memmap::MemmapExt;
+        /// let mut table = Array2::<f64>::scratch((10_000, 4))?;
+        /// table.fill(0.5);
+        /// let total: f64 = table.chunks(1_000).map(|block| block.sum()).sum();
+        /// assert_eq!(total, 20_000.0);
+        /// # Ok::<(), ndarray_memmap::Error>(())
+        /// ```
         pub fn chunks(&self, rows_per_chunk: usize) -> Chunks<'_, A, D>
         where
             D: RemoveAxis,

@@ -91,6 +91,21 @@ pub use mode::Mode;
 pub use npy::{read_npy, read_npy_header, write_npy, NpyHeader, MAGIC};
 pub use options::{MemmapOptions, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 
+/// Long-form documentation from the repository's `docs/` folder, rendered
+/// here so that every code block in it is compiled and run as a doctest.
+pub mod docs {
+    #[doc = include_str!("../docs/guide.md")]
+    pub mod guide {}
+    #[doc = include_str!("../docs/numpy-migration.md")]
+    pub mod numpy_migration {}
+    #[doc = include_str!("../docs/safety.md")]
+    pub mod safety {}
+    #[doc = include_str!("../docs/design.md")]
+    pub mod design {}
+    #[doc = include_str!("../docs/performance.md")]
+    pub mod performance {}
+}
+
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -18,6 +18,19 @@ use crate::error::{Error, Result};
 
 /// An access-pattern hint for the kernel (`madvise`). A no-op where the
 /// platform has no `madvise`.
+///
+/// Give one when opening ([`MemmapOptions::advice`](crate::MemmapOptions::advice))
+/// or later ([`Memmap::advise`](crate::Memmap::advise), `advise_rows`). The
+/// measured effect of each is in `docs/performance.md`.
+///
+/// ```
+/// use ndarray::Array1;
+/// use ndarray_memmap::{Advice, MemmapExt};
+/// let data = Array1::<f32>::scratch(1 << 20)?;
+/// data.advise(Advice::Sequential)?;
+/// data.advise_rows(Advice::WillNeed, 0..4096)?;
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Advice {

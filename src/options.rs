@@ -354,7 +354,7 @@ impl MemmapOptions {
                 None => None,
             };
         let opened = Opened::open(path, mode, self)?;
-        let file_len = opened.len()?;
+        let file_len = opened.len();
         let plan = match given {
             Some(plan) => plan,
             None => {
@@ -450,6 +450,7 @@ impl<D: Dimension> Plan<D> {
 pub(crate) struct Opened {
     pub(crate) file: File,
     pub(crate) path: PathBuf,
+    len: u64,
     registration: Registration,
 }
 
@@ -468,34 +469,32 @@ impl Opened {
                 .open(path),
         }
         .map_err(|e| Error::io("open", path, e))?;
-        let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
-        if meta.is_dir() {
-            return Err(Error::io(
-                "open",
-                path,
-                io::Error::new(io::ErrorKind::IsADirectory, "is a directory"),
-            ));
-        }
-        let path = path
-            .canonicalize()
-            .map_err(|e| Error::io("resolve path", path, e))?;
-        let registration = Registration::register(&file, &path, mode.writes_file())?;
+        // numpy reports `os.path.abspath`; resolving symlinks would cost a
+        // system call per path component on every open.
+        let path = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
+        let writable = mode.writes_file();
         if options.lock {
-            registry::lock(&file, &path, mode.writes_file(), options.lock_wait)?;
+            registry::lock(&file, &path, writable, options.lock_wait)?;
         }
+        // Taken under the lock, so the length cannot change under a
+        // cooperating writer between this check and the mapping.
+        let meta = file.metadata().map_err(|e| Error::io("stat", &path, e))?;
+        if meta.is_dir() {
+            let source = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
+            return Err(Error::io("open", &path, source));
+        }
+        let registration = Registration::register(&meta, &path, writable)?;
         Ok(Opened {
             file,
             path,
+            len: meta.len(),
             registration,
         })
     }
 
-    pub(crate) fn len(&self) -> Result<u64> {
-        let meta = self
-            .file
-            .metadata()
-            .map_err(|e| Error::io("stat", &self.path, e))?;
-        Ok(meta.len())
+    /// The file's length when it was opened (under the lock, if any).
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
     pub(crate) fn into_origin(self, offset: u64, mode: Mode, order: Order) -> Origin {

@@ -2,7 +2,7 @@
 //! and a registry of mapped files within this process.
 
 use std::collections::BTreeMap;
-use std::fs::{File, TryLockError};
+use std::fs::{File, Metadata, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -45,16 +45,16 @@ fn describe(writable: bool) -> &'static str {
     }
 }
 
-fn key_of(file: &File, path: &Path) -> Result<FileKey> {
+fn key_of(meta: &Metadata, path: &Path) -> Result<FileKey> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+        let _ = path;
         Ok(FileKey::Inode(meta.dev(), meta.ino()))
     }
     #[cfg(not(unix))]
     {
-        let _ = file;
+        let _ = meta;
         let path = path
             .canonicalize()
             .map_err(|e| Error::io("canonicalize", path, e))?;
@@ -66,26 +66,13 @@ impl Registration {
     /// Records a guard on `file`: many read-only guards may share a file, a
     /// writable one must be alone, like a reader-writer lock. Copy-on-write
     /// maps count as readers: they never write the file.
-    pub(crate) fn register(file: &File, path: &Path, writable: bool) -> Result<Registration> {
-        let key = key_of(file, path)?;
+    pub(crate) fn register(meta: &Metadata, path: &Path, writable: bool) -> Result<Registration> {
+        let key = key_of(meta, path)?;
         // A poisoned lock only means another thread panicked while holding
         // it; the map itself is always left consistent.
         let mut mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
+        check(mapped.get(&key), path, writable)?;
         let holders = mapped.entry(key.clone()).or_default();
-        let conflict = if holders.writer {
-            Some(true)
-        } else if writable && holders.readers > 0 {
-            Some(false)
-        } else {
-            None
-        };
-        if let Some(existing_writable) = conflict {
-            return Err(Error::AlreadyMapped {
-                path: path.to_path_buf(),
-                existing: describe(existing_writable),
-                requested: describe(writable),
-            });
-        }
         if writable {
             holders.writer = true;
         } else {
@@ -93,6 +80,29 @@ impl Registration {
         }
         Ok(Registration { key, writable })
     }
+}
+
+/// Refuses a guard that would alias another guard of this process.
+fn check(holders: Option<&Holders>, path: &Path, writable: bool) -> Result<()> {
+    let existing_writable = match holders {
+        Some(h) if h.writer => true,
+        Some(h) if writable && h.readers > 0 => false,
+        _ => return Ok(()),
+    };
+    Err(Error::AlreadyMapped {
+        path: path.to_path_buf(),
+        existing: describe(existing_writable),
+        requested: describe(writable),
+    })
+}
+
+/// Whether this process's own guards conflict with a new guard on `file`:
+/// checked when a lock is refused, because our own locks conflict too.
+fn check_own(file: &File, path: &Path, writable: bool) -> Result<()> {
+    let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+    let key = key_of(&meta, path)?;
+    let mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
+    check(mapped.get(&key), path, writable)
 }
 
 impl Drop for Registration {
@@ -122,6 +132,7 @@ impl Drop for Registration {
 pub(crate) fn lock(file: &File, path: &Path, exclusive: bool, wait: Duration) -> Result<()> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_micros(100);
+    let mut checked_own = false;
     loop {
         let result = if exclusive {
             file.try_lock()
@@ -130,6 +141,11 @@ pub(crate) fn lock(file: &File, path: &Path, exclusive: bool, wait: Duration) ->
         };
         match result {
             Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if !checked_own => {
+                // Our own guards hold locks too: name them rather than wait.
+                check_own(file, path, exclusive)?;
+                checked_own = true;
+            }
             Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                 std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
                 pause = (pause * 2).min(Duration::from_millis(10));

@@ -21,6 +21,9 @@ fn child_path() -> std::path::PathBuf {
 }
 
 /// Starts this test again as a child with `role`, and waits for its "ready" line.
+/// The caller waits for the child; if this panics, the test has failed anyway
+/// and the child ends when its stdin closes.
+#[allow(clippy::zombie_processes)]
 fn spawn_ready(
     test: &str,
     role: &str,

@@ -334,7 +334,7 @@ fn already_mapped_refuses_aliasing_in_this_process() {
             requested: "writable",
             path: p,
         }) => {
-            assert_eq!(p, path.canonicalize().unwrap())
+            assert_eq!(p, std::path::absolute(&path).unwrap())
         }
         other => panic!("{other:?}"),
     }
@@ -422,7 +422,7 @@ fn npy_header_names_the_file_and_the_problem() {
             else {
                 panic!("{err:?}")
             };
-            assert_eq!(p, &path.canonicalize().unwrap());
+            assert_eq!(p, &std::path::absolute(&path).unwrap());
             assert!(reason.contains("magic string"), "{reason}");
         }
         other => panic!("{other:?}"),

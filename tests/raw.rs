@@ -248,7 +248,7 @@ fn booleans_open_only_when_every_byte_is_zero_or_one() {
                 element,
             }) => {
                 assert_eq!(element, "bool");
-                assert_eq!(p, path.canonicalize().unwrap());
+                assert_eq!(p, std::path::absolute(&path).unwrap());
             }
             other => panic!("{mode}: {other:?}"),
         }
@@ -329,7 +329,10 @@ fn guards_report_numpys_attributes_and_debug_shows_no_data() {
             .create::<u64, Ix2>(&path)
     }
     .unwrap();
-    assert_eq!(fp.path(), Some(path.canonicalize().unwrap().as_path()));
+    assert_eq!(
+        fp.path(),
+        Some(std::path::absolute(&path).unwrap().as_path())
+    );
     assert_eq!(
         (fp.offset(), fp.mode(), fp.order()),
         (8, Mode::Create, Order::Fortran)

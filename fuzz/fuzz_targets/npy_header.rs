@@ -2,7 +2,8 @@
 //! error, never a panic, a hang or an out-of-bounds read; a parsed header must
 //! format and parse back to the same fields.
 //!
-//! Run (stable toolchain): `RUSTC_BOOTSTRAP=1 cargo fuzz run npy_header`
+//! Run (stable toolchain), seeded with headers numpy wrote:
+//! `RUSTC_BOOTSTRAP=1 cargo fuzz run npy_header fuzz/corpus/npy_header fuzz/seeds`
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

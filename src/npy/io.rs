@@ -114,6 +114,18 @@ pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Arra
 ///
 /// # Errors
 /// [`Error::NoNpyDescr`] if `A` has no descr; [`Error::Io`] if the file cannot be written.
+///
+/// # Examples
+/// ```
+/// use ndarray::{array, ShapeBuilder};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("f.npy");
+/// let mut fortran = ndarray::Array2::<i16>::zeros((2, 3).f());
+/// fortran.assign(&array![[1, 2, 3], [4, 5, 6]]);
+/// ndarray_memmap::write_npy(&path, &fortran)?;
+/// assert!(ndarray_memmap::read_npy_header(&path)?.fortran_order);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_npy<A, S, D>(path: impl AsRef<Path>, array: &ArrayBase<S, D>) -> Result<()>
 where
     A: Element,

@@ -220,7 +220,9 @@ impl MemmapOptions {
         mode: Mode,
     ) -> Result<(Opened, Plan<D>)> {
         let opened = Opened::open(path, mode, self)?;
-        let header = read_header(&mut &opened.file, self.max_header_size)
+        // One read of 4 KiB holds any ordinary header: one system call, not three.
+        let mut reader = std::io::BufReader::with_capacity(4096, &opened.file);
+        let header = read_header(&mut reader, self.max_header_size)
             .map_err(|e| with_path(e, &opened.path))?;
         match match_dtype::<A>(&header)? {
             Match::Native => {}
@@ -231,7 +233,7 @@ impl MemmapOptions {
             }
         }
         let plan = Plan::<D>::new::<A>(&header.shape, header.data_offset, header.order())?;
-        let file_len = opened.len()?;
+        let file_len = opened.len();
         if plan.end > file_len {
             return Err(Error::FileTooShort {
                 path: opened.path.clone(),

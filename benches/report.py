@@ -1,0 +1,102 @@
+"""Turns one benchmark run into the tables and the plot of docs/performance.md.
+
+Usage (after `cargo bench` and `benches/numpy_bench.py` in the same session):
+  python3 benches/report.py target/criterion target/numpy-bench.json docs/performance.png
+
+Prints Markdown tables of medians and ratios (with the issue's floors) and
+draws a bar chart of the ratios (needs matplotlib only for the plot).
+"""
+import json
+import sys
+from pathlib import Path
+
+
+def load_criterion(root):
+    out = {}
+    for est in Path(root).glob("**/new/estimates.json"):
+        key = "/".join(est.parent.parent.relative_to(root).parts)
+        out[key] = json.loads(est.read_text())["median"]["point_estimate"] * 1e-9
+    return out
+
+
+def fmt_time(s):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s:.3g} s"
+
+
+def main():
+    crit = load_criterion(sys.argv[1])
+    numpy = json.loads(Path(sys.argv[2]).read_text())
+    plot = sys.argv[3] if len(sys.argv) > 3 else None
+    size = numpy["size"]
+    gb = numpy["bytes"] / 1e9
+    c = lambda k: crit[k]
+    print(f"## Medians ({size}: {numpy['bytes'] >> 20} MiB of f64; numpy {numpy['numpy']})\n")
+    print("| benchmark | median | throughput |")
+    print("| --- | --- | --- |")
+    for key in sorted(crit):
+        tp = ""
+        if key.startswith(("hot_sum", "cold_sum", "parallel")):
+            tp = f"{gb / crit[key]:.2f} GB/s"
+        print(f"| `{key}` | {fmt_time(crit[key])} | {tp} |")
+    for key in sorted(numpy):
+        if isinstance(numpy[key], float):
+            print(f"| numpy `{key}` | {fmt_time(numpy[key])} | |")
+
+    best_cold = min(("guard_no_hint", "guard_sequential", "guard_willneed", "guard_chunks_prefetch"), key=lambda k: c(f"cold_sum/{k}"))
+    rows = [
+        ("open + first hot sum vs in-memory sum", c("hot_sum/in_memory") / c("hot_sum/fresh_guard"), ">= 0.9"),
+        ("sum over an open guard vs in-memory sum", c("hot_sum/in_memory") / c("hot_sum/open_guard"), ">= 0.95"),
+        ("open + hot sum vs `np.memmap(...).sum()`", numpy["hot_sum_fresh_memmap"] / c("hot_sum/fresh_guard"), ">= 1.5"),
+        ("open + hot sum vs `std::fs::read` + sum", c("hot_sum/fs_read_then_sum") / c("hot_sum/fresh_guard"), ""),
+        ("naive `iter().sum()` vs ndarray `sum()` on the guard", c("hot_sum/open_guard") / c("hot_sum/naive_iter_sum"), "(shows the cost)"),
+        (f"cold sum ({best_cold}) vs chunked `read()` + sum", c("cold_sum/read_chunks") / c(f"cold_sum/{best_cold}"), ">= 1.0"),
+        (f"cold sum ({best_cold}) vs `np.memmap` cold sum", numpy["cold_sum_memmap"] / c(f"cold_sum/{best_cold}"), ">= 1.2"),
+        (f"cold sum ({best_cold}) vs `ndarray_npy::read_npy` + sum", c("cold_sum/ndarray_npy_read") / c(f"cold_sum/{best_cold}"), ""),
+        (f"cold sum ({best_cold}) vs `std::fs::read` + sum", c("cold_sum/fs_read") / c(f"cold_sum/{best_cold}"), ""),
+        ("cold one element: guard (Random) latency / `pread` latency", c("partial/cold_one_element_guard_random") / c("partial/cold_one_element_pread"), "<= 2"),
+        ("cold one element: guard (no hint) latency / `pread` latency", c("partial/cold_one_element_guard_default") / c("partial/cold_one_element_pread"), ""),
+        ("hot one row vs reading the file whole", c("partial/hot_one_row_read_whole_file") / c("partial/hot_one_row_guard"), ">= 10000"),
+        ("hot 1000 random rows: guard vs `pread`", c("partial/hot_1000_rows_pread") / c("partial/hot_1000_rows_guard"), ""),
+        ("cold 1000 random rows: guard (Random) vs `pread`", c("partial/cold_1000_rows_pread") / c("partial/cold_1000_rows_guard_random"), ""),
+        ("open: large file time / 1 MiB file time", c(f"open/open_npy/{size}") / c("open/open_npy/1MiB"), "<= 2"),
+        ("open `.npy`: numpy `np.load(mmap_mode='r')` / ours", numpy["open_load_mmap_large"] / c(f"open/open_npy/{size}"), "> 1"),
+        ("open raw: numpy `np.memmap` / ours", numpy["open_memmap_large"] / c(f"open/open_raw/{size}"), "> 1"),
+        ("create + fill + flush (preallocated) vs `fs::write` + sync", c("write/std_fs_write_then_sync") / c("write/create_fill_flush_preallocated"), ">= 1.2"),
+        ("create + fill + flush (sparse) vs `fs::write` + sync", c("write/std_fs_write_then_sync") / c("write/create_fill_flush_sparse"), ""),
+        ("create + fill + flush vs numpy `w+` fill + flush", numpy["write_create_fill_flush"] / c("write/create_fill_flush_preallocated"), ""),
+    ]
+    if "parallel/ln_1p_all_cores" in crit:
+        rows += [
+            ("compute-bound `ln_1p` map-reduce: 2 cores vs 1", c("parallel/ln_1p_1_core") / c("parallel/ln_1p_all_cores"), ">= 1.7"),
+            ("memory-bound sum: 2 cores vs 1", c("parallel/sum_1_core") / c("parallel/sum_all_cores"), ""),
+        ]
+    for order in ("C", "F"):
+        rows.append((f"{order}-order map: row sums vs column sums (speed ratio)", c(f"layout/column_sums/{order}") / c(f"layout/row_sums/{order}"), ""))
+    for hint in ("guard_sequential", "guard_willneed", "guard_random", "guard_chunks_prefetch"):
+        rows.append((f"cold sum: hint `{hint}` vs no hint", c("cold_sum/guard_no_hint") / c(f"cold_sum/{hint}"), "(hint's effect)"))
+    rows.append(("hot open + sum: `populate` vs not", c("hot_sum/fresh_guard") / c("hot_sum/fresh_guard_populate"), "(hint's effect)"))
+    print("\n## Ratios (> 1 means ours is faster, except where the floor says <=)\n")
+    print("| comparison | ratio | floor |")
+    print("| --- | --- | --- |")
+    for name, ratio, floor in rows:
+        print(f"| {name} | {ratio:.3g}x | {floor} |")
+    if plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        shown = [(n, r) for n, r, _ in rows if 0 < r < 100]
+        fig, ax = plt.subplots(figsize=(10, 0.38 * len(shown) + 1))
+        ax.barh([n.replace("`", "") for n, _ in shown][::-1], [r for _, r in shown][::-1], color="#4c72b0")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("ratio (log scale)")
+        ax.set_title(f"ndarray-memmap, {numpy['bytes'] >> 20} MiB f64, one run on a 2-core machine")
+        fig.tight_layout()
+        fig.savefig(plot, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
