@@ -66,7 +66,7 @@ pub(crate) struct Origin {
 /// never covers bytes past the end of the file. Advisory locks do not stop a
 /// program that ignores them. See `docs/safety.md` for the whole contract.
 ///
-/// Safe alternatives: [`MemmapMut::scratch`] (an unlinked temporary file no
+/// Safe alternatives: [`MemmapExt::scratch`](crate::MemmapExt::scratch) (an unlinked temporary file no
 /// other program can name), [`Memmap::from_mmap`] (a mapping you made and
 /// vouched for yourself) and [`read_npy`](crate::read_npy) /
 /// [`write_npy`](crate::write_npy) (ordinary reads and writes).
