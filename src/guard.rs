@@ -460,14 +460,31 @@ impl<A: Element, D: Dimension> fmt::Debug for MemmapMut<A, D> {
     }
 }
 
-/// Rows of a guard in chunks, each advised `WillNeed` before it is reached.
+/// Rows of a guard in chunks, read with sequential read-ahead; optionally
+/// each chunk is advised `WillNeed` one chunk ahead of use.
 ///
 /// Made by [`Memmap::chunks`] and [`MemmapMut::chunks`].
 pub struct Chunks<'a, A, D: Dimension> {
     view: ArrayView<'a, A, D>,
     advise: Box<dyn Fn(std::ops::Range<usize>) + 'a>,
+    prefetch: bool,
     rows_per_chunk: usize,
     next: usize,
+}
+
+impl<A, D: Dimension> Chunks<'_, A, D> {
+    /// Also advise [`Advice::WillNeed`] for the next chunk while the caller
+    /// works on the current one.
+    ///
+    /// Off by default because it measured slower here: on a local SSD the
+    /// kernel's sequential read-ahead already keeps ahead of the reader, and
+    /// explicit `WillNeed` requests break up its large reads (figures in
+    /// `docs/performance.md`). It may help where read-ahead is small, such as
+    /// network file systems; measure before turning it on.
+    pub fn prefetch(mut self, prefetch: bool) -> Self {
+        self.prefetch = prefetch;
+        self
+    }
 }
 
 impl<'a, A, D: RemoveAxis> Iterator for Chunks<'a, A, D> {
@@ -485,7 +502,7 @@ impl<'a, A, D: RemoveAxis> Iterator for Chunks<'a, A, D> {
         let end = (start + self.rows_per_chunk).min(rows);
         // Start reading the chunk after this one while the caller works on this one.
         let ahead_end = (end + self.rows_per_chunk).min(rows);
-        if ahead_end > end {
+        if self.prefetch && ahead_end > end {
             (self.advise)(end..ahead_end);
         }
         self.next = end;
@@ -497,13 +514,14 @@ impl<'a, A, D: RemoveAxis> Iterator for Chunks<'a, A, D> {
 
 macro_rules! chunks_method {
     () => {
-        /// Iterates over blocks of `rows_per_chunk` subviews along axis 0,
-        /// advising the kernel to read each block ahead of use: the pattern for
-        /// streaming through a file larger than memory.
+        /// Iterates over blocks of `rows_per_chunk` subviews along axis 0:
+        /// the pattern for streaming through a file larger than memory.
         ///
-        /// Advises [`Advice::Sequential`] for the whole map first. Hints are
-        /// best-effort; a refused hint does not stop the iteration. A 0-d
-        /// array yields nothing; `rows_per_chunk == 0` is treated as 1.
+        /// Advises [`Advice::Sequential`] for the whole map first, which
+        /// measured fastest for cold scans; [`Chunks::prefetch`] adds
+        /// `WillNeed` for the next chunk. Hints are best-effort; a refused
+        /// hint does not stop the iteration. A 0-d array yields nothing;
+        /// `rows_per_chunk == 0` is treated as 1.
         ///
         /// ```
         /// use ndarray::Array2;
@@ -526,6 +544,7 @@ macro_rules! chunks_method {
                 advise: Box::new(move |rows| {
                     let _ = self.advise_rows(Advice::WillNeed, rows);
                 }),
+                prefetch: false,
                 rows_per_chunk: rows_per_chunk.max(1),
             }
         }

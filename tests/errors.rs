@@ -68,7 +68,11 @@ fn io_for_a_read_only_file_opened_for_writing() {
         // Root ignores permission bits: run this test again as an ordinary user.
         let dir = tempdir();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let exe = std::env::current_exe().unwrap();
+        // A copy of this test binary that the unprivileged user can run
+        // wherever the checkout lives.
+        let exe = dir.path().join("errors-test");
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         let output = std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&exe)
@@ -79,6 +83,7 @@ fn io_for_a_read_only_file_opened_for_writing() {
             ])
             .env(common::CHILD_ROLE, "unprivileged")
             .env("TMPDIR", dir.path())
+            .current_dir(dir.path())
             .output()
             .expect("setpriv (util-linux) runs the test as an ordinary user");
         assert!(

@@ -361,6 +361,12 @@ fn chunks_visit_every_row_once_in_order() {
     let firsts: Vec<Vec<u32>> = fp.chunks(4).map(|chunk| chunk.column(0).to_vec()).collect();
     assert_eq!(firsts, vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![8, 9]]);
     assert_eq!(fp.chunks(0).count(), 10);
+    let prefetched: Vec<Vec<u32>> = fp
+        .chunks(4)
+        .prefetch(true)
+        .map(|chunk| chunk.column(0).to_vec())
+        .collect();
+    assert_eq!(prefetched, firsts);
     drop(fp);
     let reader = unsafe { Array2::<u32>::open_raw(&path, (10, 3)) }.unwrap();
     let total: u32 = reader.chunks(3).map(|chunk| chunk.sum()).sum();
