@@ -148,6 +148,40 @@ fn sum_bytes(bytes: &[u8]) -> f64 {
         .sum()
 }
 
+/// A timing routine for `iter_custom` that asks NumPy (benches/numpy_bench.py)
+/// to run measurement `name` `iters` times on `path` and report the total,
+/// so NumPy's figures come from the same run as ours. `None` without NumPy.
+fn numpy<'a>(name: &'static str, path: &'a Path) -> Option<impl FnMut(u64) -> Duration + 'a> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/numpy_bench.py");
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        eprintln!("python3 with numpy not found: skipping the numpy side of {name}");
+        return None;
+    }
+    Some(move |iters: u64| {
+        let out = std::process::Command::new("python3")
+            .arg(script)
+            .args(["one", name])
+            .arg(path)
+            .arg(iters.to_string())
+            .output()
+            .expect("run python3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seconds: f64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("seconds");
+        Duration::from_secs_f64(seconds)
+    })
+}
+
 /// Maps a benchmark file read-only.
 fn map_npy(options: &MemmapOptions, path: &Path) -> Memmap<f64, Ix2> {
     // SAFETY: benchmark files are written once by `fixture` and only read afterwards.
@@ -161,6 +195,16 @@ fn open_latency(c: &mut Criterion) {
     warm(&small);
     let mut group = c.benchmark_group("open");
     for (label, path) in [("1MiB", &small), (cfg.name, &large)] {
+        if let Some(mut timer) = numpy("open_memmap", path) {
+            group.bench_function(BenchmarkId::new("numpy_memmap", label), |b| {
+                b.iter_custom(&mut timer)
+            });
+        }
+        if let Some(mut timer) = numpy("open_load_mmap", path) {
+            group.bench_function(BenchmarkId::new("numpy_load_mmap", label), |b| {
+                b.iter_custom(&mut timer)
+            });
+        }
         group.bench_function(BenchmarkId::new("open_npy", label), |b| {
             b.iter(|| black_box(map_npy(&MemmapOptions::new(), path)))
         });
@@ -207,6 +251,11 @@ fn hot_sum(c: &mut Criterion) {
             black_box(sum(g.view()))
         })
     });
+    for name in ["hot_sum_fresh_memmap", "hot_sum_open_memmap"] {
+        if let Some(mut timer) = numpy(name, &path) {
+            group.bench_function(format!("numpy_{name}"), |b| b.iter_custom(&mut timer));
+        }
+    }
     group.bench_function("naive_iter_sum", |b| {
         b.iter(|| black_box(open.iter().sum::<f64>()))
     });
@@ -258,12 +307,12 @@ fn cold_sum(c: &mut Criterion) {
     group.bench_function("guard_chunks_prefetch", |b| {
         b.iter_custom(cold(&path, &prefetched))
     });
-    let plain_chunks = || {
-        let g = map_npy(&MemmapOptions::new(), &path);
-        g.axis_chunks_iter(Axis(0), 4096).map(sum).sum::<f64>()
+    let sequential_chunks = || {
+        let g = map_npy(MemmapOptions::new().advice(Advice::Sequential), &path);
+        g.chunks(4096).map(sum).sum::<f64>()
     };
-    group.bench_function("guard_chunks_no_hint", |b| {
-        b.iter_custom(cold(&path, &plain_chunks))
+    group.bench_function("guard_chunks_sequential", |b| {
+        b.iter_custom(cold(&path, &sequential_chunks))
     });
     let read_chunks = || {
         let mut f = File::open(&path).unwrap();
@@ -279,6 +328,9 @@ fn cold_sum(c: &mut Criterion) {
             total += sum_bytes(&buf[..n]);
         }
     };
+    if let Some(mut timer) = numpy("cold_sum_memmap", &path) {
+        group.bench_function("numpy_memmap", |b| b.iter_custom(&mut timer));
+    }
     group.bench_function("read_chunks", |b| b.iter_custom(cold(&path, &read_chunks)));
     let fs_read = || sum_bytes(&std::fs::read(&path).unwrap()[128..]);
     group.bench_function("fs_read", |b| b.iter_custom(cold(&path, &fs_read)));
@@ -337,6 +389,11 @@ fn partial(c: &mut Criterion) {
     group.bench_function("hot_1000_rows_guard", |b| {
         b.iter(|| black_box(picks.iter().map(|&r| hot.row(r).sum()).sum::<f64>()))
     });
+    for name in ["hot_one_row", "hot_1000_rows"] {
+        if let Some(mut timer) = numpy(name, &path) {
+            group.bench_function(format!("numpy_{name}"), |b| b.iter_custom(&mut timer));
+        }
+    }
     group.bench_function("hot_1000_rows_pread", |b| {
         b.iter(|| black_box(picks.iter().map(|&r| pread_row(&file, r)).sum::<f64>()))
     });
@@ -367,6 +424,11 @@ fn partial(c: &mut Criterion) {
         let g = unsafe { options.open::<f64, Ix1>(&path) }.unwrap();
         g[g.len() - 1]
     };
+    for name in ["cold_one_element_load_mmap", "cold_one_element_memmap"] {
+        if let Some(mut timer) = numpy(name, &path) {
+            group.bench_function(format!("numpy_{name}"), |b| b.iter_custom(&mut timer));
+        }
+    }
     group.bench_function("cold_one_element_raw_guard_random", |b| {
         b.iter_custom(cold(&path, &work))
     });
@@ -431,6 +493,11 @@ fn write(c: &mut Criterion) {
             std::fs::write(&target, &data).unwrap();
         })
     });
+    // NumPy sizes its write from the data file, as this group does.
+    let source = fixture(&cfg.dir, cfg.bytes);
+    if let Some(mut timer) = numpy("create_fill_flush", &source) {
+        group.bench_function("numpy_create_fill_flush", |b| b.iter_custom(&mut timer));
+    }
     group.bench_function("std_fs_write_then_sync", |b| {
         b.iter(|| {
             let _ = std::fs::remove_file(&target);

@@ -1,8 +1,13 @@
 """NumPy's side of the benchmarks, on the same files as benches/memmap.rs.
 
-Usage: python3 benches/numpy_bench.py [DATA_DIR] > target/numpy-bench.json
-Reads NDARRAY_MEMMAP_BENCH_SIZE like the Rust benches (smoke, default, full)
-and prints median seconds per operation as JSON.
+Two uses:
+  python3 benches/numpy_bench.py one NAME PATH ITERS
+      run measurement NAME ITERS times on PATH and print the total seconds
+      (setup and page-cache eviction excluded). benches/memmap.rs calls this
+      from inside its criterion run, so NumPy's figures come from the same
+      run as ours and sit beside them in every group.
+  python3 benches/numpy_bench.py [DATA_DIR] > target/numpy-bench.json
+      a standalone pass with medians, reading NDARRAY_MEMMAP_BENCH_SIZE.
 """
 import json
 import os
@@ -118,5 +123,60 @@ def main():
     print(json.dumps(results, indent=1))
 
 
+def one(name, path, iters):
+    """Total seconds for `iters` runs of measurement `name` on `path`."""
+    path, iters = Path(path), int(iters)
+    header_len = 128
+    m = np.load(path, mmap_mode="r")
+    rows, cols = m.shape
+    picks = [((i * 0x9E3779B97F4A7C15) % (1 << 64) >> 20) % rows for i in range(1000)]
+    del m
+    setup, work = None, None
+    if name == "open_memmap":
+        work = lambda: np.memmap(path, dtype="<f8", mode="r", offset=header_len)
+    elif name == "open_load_mmap":
+        work = lambda: np.load(path, mmap_mode="r")
+    elif name == "hot_sum_fresh_memmap":
+        work = lambda: np.memmap(path, dtype="<f8", mode="r", offset=header_len).sum()
+    elif name == "hot_sum_open_memmap":
+        m = np.load(path, mmap_mode="r")
+        work = m.sum
+    elif name == "cold_sum_memmap":
+        setup, work = (lambda: evict(path)), (lambda: np.memmap(path, dtype="<f8", mode="r", offset=header_len).sum())
+    elif name == "cold_one_element_load_mmap":
+        setup, work = (lambda: evict(path)), (lambda: np.load(path, mmap_mode="r")[rows - 1, cols - 1])
+    elif name == "cold_one_element_memmap":
+        setup, work = (lambda: evict(path)), (lambda: np.memmap(path, dtype="<f8", mode="r", offset=header_len)[-1])
+    elif name == "hot_one_row":
+        m = np.load(path, mmap_mode="r")
+        work = lambda: m[rows // 2].sum()
+    elif name == "hot_1000_rows":
+        m = np.load(path, mmap_mode="r")
+        work = lambda: sum(m[r].sum() for r in picks)
+    elif name == "create_fill_flush":
+        target = path.with_name("numpy_write_target.bin")
+        n = min(rows * cols * 8, 1 << 30) // 8
+
+        def work():
+            w = np.memmap(target, dtype="<f8", mode="w+", shape=(n,))
+            w[:] = np.arange(n) % 1000
+            w.flush()
+            del w
+        setup = lambda: target.unlink(missing_ok=True)
+    else:
+        sys.exit(f"unknown measurement {name}")
+    total = 0.0
+    for _ in range(iters):
+        if setup:
+            setup()
+        start = time.perf_counter()
+        work()
+        total += time.perf_counter() - start
+    print(total)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "one":
+        one(*sys.argv[2:5])
+    else:
+        main()

@@ -1,7 +1,7 @@
 """Turns one benchmark run into the tables and the plot of docs/performance.md.
 
-Usage (after `cargo bench` and `benches/numpy_bench.py` in the same session):
-  python3 benches/report.py target/criterion target/numpy-bench.json docs/performance.png
+Usage, after one `cargo bench` run (NumPy's figures are measured inside it):
+  python3 benches/report.py target/criterion full docs/performance.png
 
 Prints Markdown tables of medians and ratios (with the issue's floors) and
 draws a bar chart of the ratios (needs matplotlib only for the plot).
@@ -28,12 +28,26 @@ def fmt_time(s):
 
 def main():
     crit = load_criterion(sys.argv[1])
-    numpy = json.loads(Path(sys.argv[2]).read_text())
+    size = sys.argv[2]
     plot = sys.argv[3] if len(sys.argv) > 3 else None
-    size = numpy["size"]
-    gb = numpy["bytes"] / 1e9
+    nbytes = {"smoke": 4 << 20, "full": 2 << 30}.get(size, 256 << 20)
+    gb = nbytes / 1e9
     c = lambda k: crit[k]
-    print(f"## Medians ({size}: {numpy['bytes'] >> 20} MiB of f64; numpy {numpy['numpy']})\n")
+    import numpy as np
+    numpy = {
+        "open_memmap_large": c(f"open/numpy_memmap/{size}"),
+        "open_load_mmap_large": c(f"open/numpy_load_mmap/{size}"),
+        "hot_sum_fresh_memmap": c("hot_sum/numpy_hot_sum_fresh_memmap"),
+        "hot_sum_open_memmap": c("hot_sum/numpy_hot_sum_open_memmap"),
+        "cold_sum_memmap": c("cold_sum/numpy_memmap"),
+        "cold_one_element": c("partial/numpy_cold_one_element_load_mmap"),
+        "cold_one_element_raw": c("partial/numpy_cold_one_element_memmap"),
+        "hot_one_row": c("partial/numpy_hot_one_row"),
+        "hot_1000_rows": c("partial/numpy_hot_1000_rows"),
+        "write_create_fill_flush": c("write/numpy_create_fill_flush"),
+        "bytes": nbytes,
+    }
+    print(f"## Medians ({size}: {nbytes >> 20} MiB of f64; numpy {np.__version__})\n")
     print("| benchmark | median | throughput |")
     print("| --- | --- | --- |")
     for key in sorted(crit):
@@ -41,17 +55,15 @@ def main():
         if key.startswith(("hot_sum", "cold_sum", "parallel")):
             tp = f"{gb / crit[key]:.2f} GB/s"
         print(f"| `{key}` | {fmt_time(crit[key])} | {tp} |")
-    for key in sorted(numpy):
-        if isinstance(numpy[key], float):
-            print(f"| numpy `{key}` | {fmt_time(numpy[key])} | |")
 
-    best_cold = "guard_chunks"  # the crate's streaming API (Sequential read-ahead)
+    best_cold = "guard_chunks"  # the crate's streaming API, default settings
     rows = [
         ("open + first hot sum vs in-memory sum", c("hot_sum/in_memory") / c("hot_sum/fresh_guard"), ">= 0.9"),
         ("sum over an open guard vs in-memory sum", c("hot_sum/in_memory") / c("hot_sum/open_guard"), ">= 0.95"),
         ("open + hot sum vs `np.memmap(...).sum()`", numpy["hot_sum_fresh_memmap"] / c("hot_sum/fresh_guard"), ">= 1.5"),
         ("sum over an open guard vs numpy sum over an open memmap", numpy["hot_sum_open_memmap"] / c("hot_sum/open_guard"), ""),
         ("cold one element: numpy `np.load(mmap_mode='r')` / ours (`.npy`, Random)", numpy["cold_one_element"] / c("partial/cold_one_element_guard_random"), ""),
+        ("cold one element: numpy raw `np.memmap` / ours (raw, Random)", numpy["cold_one_element_raw"] / c("partial/cold_one_element_raw_guard_random"), ""),
         ("hot one row: numpy / ours", numpy["hot_one_row"] / c("partial/hot_one_row_guard"), ""),
         ("hot 1000 random rows: numpy / ours", numpy["hot_1000_rows"] / c("partial/hot_1000_rows_guard"), ""),
         ("open + hot sum vs `std::fs::read` + sum", c("hot_sum/fs_read_then_sum") / c("hot_sum/fresh_guard"), ""),
@@ -81,8 +93,9 @@ def main():
         ]
     for order in ("C", "F"):
         rows.append((f"{order}-order map: row sums vs column sums (speed ratio)", c(f"layout/column_sums/{order}") / c(f"layout/row_sums/{order}"), ""))
-    for hint in ("guard_sequential", "guard_willneed", "guard_chunks", "guard_chunks_prefetch", "guard_chunks_no_hint"):
-        rows.append((f"cold sum: hint `{hint}` vs no hint", c("cold_sum/guard_no_hint") / c(f"cold_sum/{hint}"), "(hint's effect)"))
+    for hint in ("guard_sequential", "guard_willneed", "guard_chunks_sequential", "guard_chunks_prefetch"):
+        base = "cold_sum/guard_chunks" if "chunks" in hint else "cold_sum/guard_no_hint"
+        rows.append((f"cold sum: `{hint}` vs `{base.split('/')[1]}`", c(base) / c(f"cold_sum/{hint}"), "(hint's effect)"))
     rows.append(("hot open + sum: `populate` vs not", c("hot_sum/fresh_guard") / c("hot_sum/fresh_guard_populate"), "(hint's effect)"))
     print("\n## Ratios (> 1 means ours is faster, except where the floor says <=)\n")
     print("| comparison | ratio | floor |")
@@ -99,7 +112,7 @@ def main():
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("ratio (log scale)")
-        ax.set_title(f"ndarray-memmap, {numpy['bytes'] >> 20} MiB f64, one run on a 2-core machine")
+        ax.set_title(f"ndarray-memmap: ratios from one run, {nbytes >> 20} MiB of f64, 2-core machine")
         fig.tight_layout()
         fig.savefig(plot, dpi=110)
 

@@ -7,7 +7,7 @@
 //!
 //! Without a file, it writes one of twice the budget (f64, 16 columns) to a
 //! temporary directory first. Blocks of a quarter of the budget are read
-//! with `chunks` (Sequential read-ahead, measured fastest); pages of
+//! with `chunks` (the kernel's read-ahead, measured fastest); pages of
 //! finished blocks are released with `DontNeed`, so the process's resident
 //! memory stays within the budget however large the file is.
 

@@ -460,8 +460,8 @@ impl<A: Element, D: Dimension> fmt::Debug for MemmapMut<A, D> {
     }
 }
 
-/// Rows of a guard in chunks, read with sequential read-ahead; optionally
-/// each chunk is advised `WillNeed` one chunk ahead of use.
+/// Rows of a guard in chunks; optionally each chunk is advised `WillNeed`
+/// one chunk ahead of use.
 ///
 /// Made by [`Memmap::chunks`] and [`MemmapMut::chunks`].
 pub struct Chunks<'a, A, D: Dimension> {
@@ -477,8 +477,8 @@ impl<A, D: Dimension> Chunks<'_, A, D> {
     /// works on the current one.
     ///
     /// Off by default because it measured slower here: on a local SSD the
-    /// kernel's sequential read-ahead already keeps ahead of the reader, and
-    /// explicit `WillNeed` requests break up its large reads (figures in
+    /// kernel's own read-ahead already keeps ahead of a sequential reader,
+    /// and explicit `WillNeed` requests break up its large reads (figures in
     /// `docs/performance.md`). It may help where read-ahead is small, such as
     /// network file systems; measure before turning it on.
     pub fn prefetch(mut self, prefetch: bool) -> Self {
@@ -517,11 +517,12 @@ macro_rules! chunks_method {
         /// Iterates over blocks of `rows_per_chunk` subviews along axis 0:
         /// the pattern for streaming through a file larger than memory.
         ///
-        /// Advises [`Advice::Sequential`] for the whole map first, which
-        /// measured fastest for cold scans; [`Chunks::prefetch`] adds
-        /// `WillNeed` for the next chunk. Hints are best-effort; a refused
-        /// hint does not stop the iteration. A 0-d array yields nothing;
-        /// `rows_per_chunk == 0` is treated as 1.
+        /// Gives no hint by default: for cold scans of a 2 GiB file the
+        /// kernel's default read-ahead measured as fast as `Sequential` and
+        /// faster than `WillNeed` prefetching (see `docs/performance.md`).
+        /// [`Chunks::prefetch`] turns on `WillNeed` for the next chunk; hints
+        /// are best-effort and a refused one does not stop the iteration. A
+        /// 0-d array yields nothing; `rows_per_chunk == 0` is treated as 1.
         ///
         /// ```
         /// use ndarray::Array2;
@@ -536,7 +537,6 @@ macro_rules! chunks_method {
         where
             D: RemoveAxis,
         {
-            let _ = self.advise(Advice::Sequential);
             let view = self.view();
             Chunks {
                 next: 0,
