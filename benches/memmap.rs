@@ -591,6 +591,112 @@ fn layout(c: &mut Criterion) {
     group.finish();
 }
 
+/// The comparisons that drift most between minutes on a shared machine (cold
+/// reads from a shared disk, and first-touch page faults), run interleaved:
+/// every round runs each variant once, so slow and fast periods hit all
+/// variants alike. Prints medians and writes them to
+/// `target/criterion/interleaved.json` for `benches/report.py`.
+fn interleaved(_: &mut Criterion) {
+    let cfg = config();
+    let path = fixture(&cfg.dir, cfg.bytes);
+    let rounds = if cfg.name == "smoke" { 1 } else { 7 };
+    let in_memory: Array2<f64> = read_npy(&path).unwrap();
+    let timed = |f: &dyn Fn() -> f64| {
+        let start = Instant::now();
+        black_box(f());
+        Some(start.elapsed())
+    };
+    let numpy_once = |name: &'static str| numpy(name, &path).map(|mut timer| timer(1));
+    let read_chunks = || {
+        let mut f = File::open(&path).unwrap();
+        let mut buf = vec![0u8; 4 << 20];
+        f.read_exact(&mut buf[..128]).unwrap();
+        let mut total = 0.0;
+        loop {
+            let n = f.read(&mut buf).unwrap();
+            if n == 0 {
+                break total;
+            }
+            total += sum_bytes(&buf[..n]);
+        }
+    };
+    type Run<'a> = Box<dyn Fn() -> Option<Duration> + 'a>;
+    let variants: Vec<(&str, Run<'_>)> = vec![
+        (
+            "cold/guard_no_hint",
+            Box::new(|| timed(&|| sum(map_npy(&MemmapOptions::new(), &path).view()))),
+        ),
+        (
+            "cold/guard_chunks",
+            Box::new(|| {
+                timed(&|| {
+                    map_npy(&MemmapOptions::new(), &path)
+                        .chunks(4096)
+                        .map(sum)
+                        .sum()
+                })
+            }),
+        ),
+        (
+            "cold/guard_willneed",
+            Box::new(|| {
+                timed(&|| sum(map_npy(MemmapOptions::new().advice(Advice::WillNeed), &path).view()))
+            }),
+        ),
+        ("cold/read_chunks", Box::new(|| timed(&read_chunks))),
+        (
+            "cold/numpy_memmap",
+            Box::new(|| numpy_once("cold_sum_memmap")),
+        ),
+        (
+            "hot/in_memory",
+            Box::new(|| timed(&|| sum(in_memory.view()))),
+        ),
+        (
+            "hot/fresh_guard",
+            Box::new(|| timed(&|| sum(map_npy(&MemmapOptions::new(), &path).view()))),
+        ),
+        (
+            "hot/fresh_guard_populate",
+            Box::new(|| timed(&|| sum(map_npy(MemmapOptions::new().populate(true), &path).view()))),
+        ),
+        (
+            "hot/numpy_fresh_memmap",
+            Box::new(|| numpy_once("hot_sum_fresh_memmap")),
+        ),
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (i, (name, run)) in variants.iter().enumerate() {
+            if name.starts_with("cold") {
+                evict_checked(&path);
+            } else if resident_fraction(&path) < 0.99 {
+                warm(&path);
+            }
+            if let Some(elapsed) = run() {
+                times[i].push(elapsed.as_secs_f64());
+            }
+        }
+    }
+    let mut entries = Vec::new();
+    for ((name, _), mut t) in variants.iter().zip(times) {
+        if t.is_empty() {
+            continue;
+        }
+        t.sort_by(f64::total_cmp);
+        let median = t[t.len() / 2];
+        println!(
+            "interleaved {name:28} median {:8.1} ms over {} rounds",
+            median * 1e3,
+            t.len()
+        );
+        entries.push(format!("\"{name}\": {median}"));
+    }
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/criterion/interleaved.json");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(out, format!("{{{}}}", entries.join(", "))).unwrap();
+}
+
 criterion_group!(
     benches,
     open_latency,
@@ -599,6 +705,7 @@ criterion_group!(
     partial,
     write,
     parallel,
-    layout
+    layout,
+    interleaved
 );
 criterion_main!(benches);
