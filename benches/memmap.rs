@@ -140,6 +140,21 @@ fn sum(view: ArrayView2<'_, f64>) -> f64 {
     view.sum()
 }
 
+/// Sums the data of a benchmark `.npy` file with 4 MiB `read()` calls.
+fn read_chunks_sum(path: &Path) -> f64 {
+    let mut f = File::open(path).unwrap();
+    let mut buf = vec![0u8; 4 << 20];
+    f.read_exact(&mut buf[..128]).unwrap();
+    let mut total = 0.0;
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break total;
+        }
+        total += sum_bytes(&buf[..n]);
+    }
+}
+
 fn sum_bytes(bytes: &[u8]) -> f64 {
     // Data after a 128-byte header is 8-aligned in the file, not in a Vec<u8>.
     bytes
@@ -314,20 +329,7 @@ fn cold_sum(c: &mut Criterion) {
     group.bench_function("guard_chunks_sequential", |b| {
         b.iter_custom(cold(&path, &sequential_chunks))
     });
-    let read_chunks = || {
-        let mut f = File::open(&path).unwrap();
-        let mut header = [0u8; 128];
-        f.read_exact(&mut header).unwrap();
-        let mut buf = vec![0u8; 4 << 20];
-        let mut total = 0.0;
-        loop {
-            let n = f.read(&mut buf).unwrap();
-            if n == 0 {
-                break total;
-            }
-            total += sum_bytes(&buf[..n]);
-        }
-    };
+    let read_chunks = || read_chunks_sum(&path);
     if let Some(mut timer) = numpy("cold_sum_memmap", &path) {
         group.bench_function("numpy_memmap", |b| b.iter_custom(&mut timer));
     }
@@ -607,19 +609,7 @@ fn interleaved(_: &mut Criterion) {
         Some(start.elapsed())
     };
     let numpy_once = |name: &'static str| numpy(name, &path).map(|mut timer| timer(1));
-    let read_chunks = || {
-        let mut f = File::open(&path).unwrap();
-        let mut buf = vec![0u8; 4 << 20];
-        f.read_exact(&mut buf[..128]).unwrap();
-        let mut total = 0.0;
-        loop {
-            let n = f.read(&mut buf).unwrap();
-            if n == 0 {
-                break total;
-            }
-            total += sum_bytes(&buf[..n]);
-        }
-    };
+    let read_chunks = || read_chunks_sum(&path);
     type Run<'a> = Box<dyn Fn() -> Option<Duration> + 'a>;
     let variants: Vec<(&str, Run<'_>)> = vec![
         (

@@ -95,6 +95,24 @@ fn cast_error<A>(
     }
 }
 
+/// Bytes `shape` elements of `A` need, checked to fit in a mapping of
+/// `map_len` bytes after byte `start`.
+fn bytes_in_range<A, D: Dimension>(
+    shape: &StrideShape<D>,
+    map_len: usize,
+    start: usize,
+) -> Result<usize> {
+    let (nbytes, _) = crate::layout::byte_extent::<A>(shape.raw_dim().slice(), start as u64)?;
+    let available = map_len.saturating_sub(start);
+    if available < nbytes {
+        return Err(Error::InvalidShape {
+            shape: shape.raw_dim().slice().to_vec(),
+            reason: format!("needs {nbytes} bytes, the mapping has {available} after byte {start}"),
+        });
+    }
+    Ok(nbytes)
+}
+
 fn shape_error<D: Dimension>(shape: &StrideShape<D>, err: ndarray::ShapeError) -> Error {
     Error::InvalidShape {
         shape: shape.raw_dim().slice().to_vec(),
@@ -142,16 +160,7 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
         path: Option<&Path>,
         file_offset: u64,
     ) -> Result<Self> {
-        let (nbytes, _) = crate::layout::byte_extent::<A>(shape.raw_dim().slice(), start as u64)?;
-        let available = map.len().saturating_sub(start);
-        if available < nbytes {
-            return Err(Error::InvalidShape {
-                shape: shape.raw_dim().slice().to_vec(),
-                reason: format!(
-                    "needs {nbytes} bytes, the mapping has {available} after byte {start}"
-                ),
-            });
-        }
+        let nbytes = bytes_in_range::<A, D>(&shape, map.len(), start)?;
         // SAFETY: `Mmap` owns memory that stays valid, at the same address,
         // until the `Mmap` is dropped; moving the `Mmap` value does not move
         // the pages. The slice is stored in `Self` beside the `Mmap`, is
@@ -242,16 +251,7 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         path: Option<&Path>,
         file_offset: u64,
     ) -> Result<Self> {
-        let (nbytes, _) = crate::layout::byte_extent::<A>(shape.raw_dim().slice(), start as u64)?;
-        let available = map.len().saturating_sub(start);
-        if available < nbytes {
-            return Err(Error::InvalidShape {
-                shape: shape.raw_dim().slice().to_vec(),
-                reason: format!(
-                    "needs {nbytes} bytes, the mapping has {available} after byte {start}"
-                ),
-            });
-        }
+        let nbytes = bytes_in_range::<A, D>(&shape, map.len(), start)?;
         // SAFETY: as in `ReadMapping::from_mmap_range`: the pages stay put
         // until the `MmapMut` drops, after the view. The slice is the only
         // reference into the mapping: `self.map` is used afterwards only
