@@ -50,6 +50,20 @@ fn inspect(path: &Path, count: usize) -> Result<(), ndarray_memmap::Error> {
         if header.fortran_order { "Fortran" } else { "C" }
     );
     println!("data at   byte {}", header.data_offset);
+    let file_len = std::fs::metadata(path).map_err(|e| ndarray_memmap::Error::Io {
+        operation: "stat",
+        path: Some(path.to_path_buf()),
+        source: e,
+    })?;
+    let end = header.data_offset + header.data_len()?;
+    match file_len.len().checked_sub(end) {
+        Some(0) => {}
+        Some(extra) => println!("trailing  {extra} bytes after the data (ignored, as numpy does)"),
+        None => println!(
+            "truncated file is {} bytes, the header needs {end}",
+            file_len.len()
+        ),
+    }
     let dtype: DType = header.dtype()?;
     let native = dtype.is_native();
     match (dtype.kind, dtype.size) {

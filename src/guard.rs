@@ -245,6 +245,12 @@ impl<A: Element, D: Dimension> Memmap<A, D> {
 
     common_accessors!();
 
+    /// Does nothing, successfully: a read-only map has nothing to write back.
+    /// Here so that code written for numpy's `fp.flush()` works on any guard.
+    pub fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Views `shape` elements of `A` in a mapping you made yourself.
     ///
     /// Safe because the `unsafe` part, mapping the file, is done (and its

@@ -62,6 +62,31 @@ impl NpyHeader {
             .try_fold(1usize, |acc, &n| acc.checked_mul(n))
     }
 
+    /// Bytes of array data the header announces (`len() * itemsize`); bytes
+    /// of a file past `data_offset + data_len()` are trailing bytes, which
+    /// numpy and this crate accept and ignore.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedDtype`] if the descr is not one the crate knows;
+    /// [`Error::SizeOverflow`] if the size does not fit in `u64`.
+    ///
+    /// ```
+    /// use ndarray_memmap::NpyHeader;
+    /// let header = NpyHeader::parse(&NpyHeader::format("<f4", false, &[2, 3]), 10_000)?;
+    /// assert_eq!(header.data_len()?, 24);
+    /// # Ok::<(), ndarray_memmap::Error>(())
+    /// ```
+    pub fn data_len(&self) -> Result<u64> {
+        let size = self.dtype()?.size;
+        let overflow = || Error::SizeOverflow {
+            shape: self.shape.clone(),
+            element_size: size,
+            offset: self.data_offset,
+        };
+        let count = self.len().ok_or_else(overflow)?;
+        (count as u64).checked_mul(size as u64).ok_or_else(overflow)
+    }
+
     /// Whether the array has no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
