@@ -74,6 +74,14 @@ element! {
 }
 
 /// The byte order of a dtype as written in its descr.
+///
+/// ```
+/// use ndarray_memmap::{ByteOrder, DType};
+/// assert_eq!(">i4".parse::<DType>()?.byte_order, ByteOrder::Big);
+/// assert_eq!("|u1".parse::<DType>()?.byte_order, ByteOrder::NotApplicable);
+/// assert!("<f8".parse::<DType>()?.is_native() == (ByteOrder::NATIVE == ByteOrder::Little));
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ByteOrder {
     /// `'<'`.
@@ -94,6 +102,16 @@ impl ByteOrder {
 }
 
 /// The kind of a numpy dtype this crate understands.
+///
+/// ```
+/// use ndarray_memmap::{DType, Kind};
+/// let kinds: Vec<Kind> = ["|b1", "<i8", "<u2", "<f4", "<c16"]
+///     .iter()
+///     .map(|d| d.parse::<DType>().map(|t| t.kind))
+///     .collect::<Result<_, _>>()?;
+/// assert_eq!(kinds, [Kind::Bool, Kind::Int, Kind::Uint, Kind::Float, Kind::Complex]);
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `b`: bool.

@@ -220,6 +220,13 @@ pub enum Error {
 }
 
 /// `Result` with this crate's [`Error`].
+///
+/// ```
+/// fn parse_mode(text: &str) -> ndarray_memmap::Result<ndarray_memmap::Mode> {
+///     text.parse()
+/// }
+/// assert!(parse_mode("c").is_ok());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn display_path(path: &Option<PathBuf>) -> String {

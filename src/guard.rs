@@ -470,6 +470,16 @@ impl<A: Element, D: Dimension> fmt::Debug for MemmapMut<A, D> {
 /// one chunk ahead of use.
 ///
 /// Made by [`Memmap::chunks`] and [`MemmapMut::chunks`].
+///
+/// ```
+/// use ndarray::Array2;
+/// use ndarray_memmap::MemmapExt;
+/// let mut rows = Array2::<u32>::scratch((10, 2))?;
+/// rows.fill(1);
+/// let sizes: Vec<usize> = rows.chunks(4).prefetch(true).map(|c| c.nrows()).collect();
+/// assert_eq!(sizes, [4, 4, 2]);
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
 pub struct Chunks<'a, A, D: Dimension> {
     view: ArrayView<'a, A, D>,
     advise: Box<dyn Fn(std::ops::Range<usize>) + 'a>,

@@ -17,9 +17,24 @@ use crate::registry::{self, Registration};
 use crate::sys;
 
 /// How long an open waits for a conflicting advisory lock by default.
+///
+/// ```
+/// use std::time::Duration;
+/// use ndarray_memmap::{MemmapOptions, DEFAULT_LOCK_WAIT};
+/// assert_eq!(DEFAULT_LOCK_WAIT, Duration::from_millis(200));
+/// let impatient = MemmapOptions::new().lock_wait(Duration::ZERO).clone();
+/// # drop(impatient);
+/// ```
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(200);
 
 /// numpy's default cap on `.npy` header length, in bytes.
+///
+/// ```
+/// use ndarray_memmap::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
+/// assert_eq!(DEFAULT_MAX_HEADER_SIZE, 10_000);
+/// let trusting = MemmapOptions::new().max_header_size(1 << 20).clone();
+/// # drop(trusting);
+/// ```
 pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
 
 /// Options for opening or creating a mapped array: numpy's `offset`, `shape`

@@ -8,6 +8,11 @@ use crate::error::{Error, Result};
 use crate::layout::Order;
 
 /// The six bytes every `.npy` file starts with.
+///
+/// ```
+/// let header = ndarray_memmap::NpyHeader::format("<f8", false, &[3]);
+/// assert!(header.starts_with(ndarray_memmap::MAGIC));
+/// ```
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
 /// numpy aligns the data to this many bytes.
