@@ -12,6 +12,7 @@ use std::fmt::Debug;
 use std::path::Path;
 
 use common::{python, s, tempdir};
+use ndarray::ShapeBuilder;
 use ndarray::{ArrayD, Ix2, IxDyn};
 use ndarray_memmap::{read_npy, read_npy_header, write_npy, Element, MemmapOptions, Order};
 use num_complex::Complex;
@@ -274,8 +275,6 @@ impl Visit for WriteForNumpy<'_> {
         self.index += 1;
     }
 }
-
-use ndarray::ShapeBuilder;
 
 impl WriteForNumpy<'_> {
     fn push(

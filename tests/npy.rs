@@ -6,6 +6,7 @@
 mod common;
 
 use common::{python, s, tempdir, Snapshot};
+use ndarray::ShapeBuilder;
 use ndarray::{array, s as slice, Array1, Array2, ArrayD, Ix0, Ix1, Ix2, IxDyn};
 use ndarray_memmap::{
     read_npy, read_npy_header, write_npy, Error, MemmapExt, MemmapOptions, NpyHeader, Order,
@@ -222,8 +223,6 @@ fn create_npy_from_writes_an_array_in_one_call_keeping_its_layout() {
     );
     assert_eq!(out.trim(), "[[1, 3, 5], [13, 15, 17]]");
 }
-
-use ndarray::ShapeBuilder;
 
 #[test]
 fn user_types_with_a_descr_round_trip_through_npy() {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::layout::to_dim;
 use crate::layout::Order;
 use crate::npy::header::{read_header, NpyHeader};
-use crate::npy::open::{attach_path, data_len, descr_of, is_fortran_only, match_dtype, Match};
+use crate::npy::open::{data_len, descr_of, is_fortran_only, match_dtype, with_path, Match};
 use crate::options::DEFAULT_MAX_HEADER_SIZE;
 
 /// Reads only the header of a `.npy` file: for programs that choose the
@@ -34,8 +34,7 @@ use crate::options::DEFAULT_MAX_HEADER_SIZE;
 pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
     let path = path.as_ref();
     let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    read_header(&mut BufReader::new(file), DEFAULT_MAX_HEADER_SIZE)
-        .map_err(|e| attach_path(e, path))
+    read_header(&mut BufReader::new(file), DEFAULT_MAX_HEADER_SIZE).map_err(|e| with_path(e, path))
 }
 
 /// Reads a whole `.npy` file into an owned array: `np.load(path)`.
@@ -66,7 +65,7 @@ pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Arra
         .len();
     let mut reader = BufReader::new(file);
     let header =
-        read_header(&mut reader, DEFAULT_MAX_HEADER_SIZE).map_err(|e| attach_path(e, path))?;
+        read_header(&mut reader, DEFAULT_MAX_HEADER_SIZE).map_err(|e| with_path(e, path))?;
     let swap = match_dtype::<A>(&header)?;
     let dim = to_dim::<D>(&header.shape)?;
     let nbytes = data_len::<A>(&header)?;

@@ -251,5 +251,3 @@ impl MemmapOptions {
 pub(crate) fn data_len<A>(header: &NpyHeader) -> Result<usize> {
     Ok(byte_extent::<A>(&header.shape, header.data_offset)?.0)
 }
-
-pub(crate) use with_path as attach_path;
