@@ -19,7 +19,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use ndarray::{Array2, ArrayView2, Axis, Ix1, Ix2};
-use ndarray_memmap::{read_npy, Advice, Memmap, MemmapOptions};
+use ndarray_memmap::{read_npy, Advice, Memmap, MemmapOptions, Populate};
 
 /// Columns of the 2-D benchmark array: one row is 4 KiB of f64.
 const COLS: usize = 512;
@@ -119,6 +119,21 @@ fn cold<'a>(path: &'a Path, work: &'a dyn Fn() -> f64) -> impl FnMut(u64) -> Dur
             evict_checked(path);
             let start = Instant::now();
             black_box(work());
+            total += start.elapsed();
+        }
+        total
+    }
+}
+
+/// A timing routine for `iter_custom` that deletes `target` before each
+/// iteration (untimed, as NumPy's side does) and times only `work`.
+fn on_new_file<'a>(target: &'a Path, work: &'a dyn Fn()) -> impl FnMut(u64) -> Duration + 'a {
+    move |iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let _ = std::fs::remove_file(target);
+            let start = Instant::now();
+            work();
             total += start.elapsed();
         }
         total
@@ -259,10 +274,16 @@ fn hot_sum(c: &mut Criterion) {
             // SAFETY: as above.
             let g = unsafe {
                 MemmapOptions::new()
-                    .populate(true)
+                    .populate(Populate::AtOpen)
                     .open_npy::<f64, Ix2>(&path)
             }
             .unwrap();
+            black_box(sum(g.view()))
+        })
+    });
+    group.bench_function("fresh_guard_background", |b| {
+        b.iter(|| {
+            let g = map_npy(MemmapOptions::new().populate(Populate::Background), &path);
             black_box(sum(g.view()))
         })
     });
@@ -309,6 +330,11 @@ fn cold_sum(c: &mut Criterion) {
         let work = guard_sum(advice);
         group.bench_function(name, |b| b.iter_custom(cold(&path, &work)));
     }
+    let background =
+        || sum(map_npy(MemmapOptions::new().populate(Populate::Background), &path).view());
+    group.bench_function("guard_background", |b| {
+        b.iter_custom(cold(&path, &background))
+    });
     let chunked = || {
         // SAFETY: as above.
         let g = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&path) }.unwrap();
@@ -467,46 +493,66 @@ fn write(c: &mut Criterion) {
         .throughput(Throughput::Bytes(bytes as u64))
         .sample_size(10)
         .sampling_mode(SamplingMode::Flat);
-    for (name, preallocate) in [
-        ("create_fill_flush_preallocated", true),
-        ("create_fill_flush_sparse", false),
+    // (name, preallocate, populate, wait for the disk at the end)
+    for (name, preallocate, populate, durable) in [
+        (
+            "create_fill_flush_preallocated",
+            true,
+            Populate::OnAccess,
+            true,
+        ),
+        ("create_fill_flush_sparse", false, Populate::OnAccess, true),
+        (
+            "create_fill_flush_background",
+            true,
+            Populate::Background,
+            true,
+        ),
+        ("create_fill_close_async", true, Populate::OnAccess, false),
+        (
+            "create_fill_close_async_background",
+            true,
+            Populate::Background,
+            false,
+        ),
     ] {
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let _ = std::fs::remove_file(&target);
-                // SAFETY: the benchmark's own file.
-                let mut g = unsafe {
-                    MemmapOptions::new()
-                        .shape(n)
-                        .preallocate(preallocate)
-                        .create::<f64, Ix1>(&target)
-                }
-                .unwrap();
-                g.iter_mut()
-                    .enumerate()
-                    .for_each(|(i, x)| *x = (i % 1000) as f64);
+        let create_fill = || {
+            // SAFETY: the benchmark's own file.
+            let mut g = unsafe {
+                MemmapOptions::new()
+                    .shape(n)
+                    .preallocate(preallocate)
+                    .populate(populate)
+                    .create::<f64, Ix1>(&target)
+            }
+            .unwrap();
+            g.iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = (i % 1000) as f64);
+            if durable {
                 g.close().unwrap();
-            })
-        });
+            } else {
+                g.close_async().unwrap();
+            }
+        };
+        group.bench_function(name, |b| b.iter_custom(on_new_file(&target, &create_fill)));
     }
+    let write_no_sync = || std::fs::write(&target, &data).unwrap();
     group.bench_function("std_fs_write_no_sync", |b| {
-        b.iter(|| {
-            let _ = std::fs::remove_file(&target);
-            std::fs::write(&target, &data).unwrap();
-        })
+        b.iter_custom(on_new_file(&target, &write_no_sync))
     });
     // NumPy sizes its write from the data file, as this group does.
     let source = fixture(&cfg.dir, cfg.bytes);
     if let Some(mut timer) = numpy("create_fill_flush", &source) {
         group.bench_function("numpy_create_fill_flush", |b| b.iter_custom(&mut timer));
     }
+    let write_then_sync = || {
+        let mut f = File::create(&target).unwrap();
+        f.write_all(&data).unwrap();
+        f.sync_all().unwrap();
+    };
     group.bench_function("std_fs_write_then_sync", |b| {
-        b.iter(|| {
-            let _ = std::fs::remove_file(&target);
-            let mut f = File::create(&target).unwrap();
-            f.write_all(&data).unwrap();
-            f.sync_all().unwrap();
-        })
+        b.iter_custom(on_new_file(&target, &write_then_sync))
     });
     group.finish();
     let _ = std::fs::remove_file(&target);
@@ -633,6 +679,26 @@ fn interleaved(_: &mut Criterion) {
                 timed(&|| sum(map_npy(MemmapOptions::new().advice(Advice::WillNeed), &path).view()))
             }),
         ),
+        (
+            "cold/guard_background",
+            Box::new(|| {
+                timed(&|| {
+                    sum(map_npy(MemmapOptions::new().populate(Populate::Background), &path).view())
+                })
+            }),
+        ),
+        (
+            "cold/guard_chunks_prefetch",
+            Box::new(|| {
+                timed(&|| {
+                    map_npy(&MemmapOptions::new(), &path)
+                        .chunks(4096)
+                        .prefetch(true)
+                        .map(sum)
+                        .sum()
+                })
+            }),
+        ),
         ("cold/read_chunks", Box::new(|| timed(&read_chunks))),
         (
             "cold/numpy_memmap",
@@ -648,7 +714,19 @@ fn interleaved(_: &mut Criterion) {
         ),
         (
             "hot/fresh_guard_populate",
-            Box::new(|| timed(&|| sum(map_npy(MemmapOptions::new().populate(true), &path).view()))),
+            Box::new(|| {
+                timed(&|| {
+                    sum(map_npy(MemmapOptions::new().populate(Populate::AtOpen), &path).view())
+                })
+            }),
+        ),
+        (
+            "hot/fresh_guard_background",
+            Box::new(|| {
+                timed(&|| {
+                    sum(map_npy(MemmapOptions::new().populate(Populate::Background), &path).view())
+                })
+            }),
         ),
         (
             "hot/numpy_fresh_memmap",

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::layout::Order;
 use crate::map::{Advice, ReadMapping, WriteMapping};
 use crate::mode::Mode;
+use crate::prefetch::{Prefetcher, Touch};
 use crate::registry::Registration;
 
 /// What a guard knows about its file besides the data.
@@ -344,7 +345,55 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
     /// # Errors
     /// As for [`flush`](MemmapMut::flush).
     pub fn close(mut self) -> Result<()> {
+        self.mapping.stop_background();
         let result = self.flush();
+        self.flush_on_drop = false;
+        result
+    }
+
+    /// Starts writing changes back without waiting (`msync(MS_ASYNC)`).
+    ///
+    /// The changes are already visible to every reader of the file; this
+    /// only asks the kernel to start its write-back now.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with the operating system's error.
+    pub fn flush_async(&self) -> Result<()> {
+        self.mapping.flush_async().map_err(|source| Error::Io {
+            operation: "msync",
+            path: self.origin.path.clone(),
+            source,
+        })
+    }
+
+    /// Unmaps and closes without waiting for the disk: what numpy does when
+    /// a memmap is deleted, and what `std::fs::write` does.
+    ///
+    /// The data is in the page cache, visible to every reader of the file at
+    /// once, and reaches the disk when the kernel writes it back (within
+    /// about 30 s on Linux); a power loss before then loses it. [`close`]
+    /// waits for the disk instead.
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_memmap::MemmapExt;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("scratch.bin");
+    /// // SAFETY: the file is private to this example.
+    /// let mut out = unsafe { Array1::<u8>::create_raw(&path, 4) }?;
+    /// out.fill(3);
+    /// out.close_async()?;
+    /// assert_eq!(std::fs::read(&path)?, [3, 3, 3, 3]); // readers see it at once
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`flush_async`](MemmapMut::flush_async).
+    ///
+    /// [`close`]: MemmapMut::close
+    pub fn close_async(mut self) -> Result<()> {
+        self.mapping.stop_background();
+        let result = self.flush_async();
         self.flush_on_drop = false;
         result
     }
@@ -409,6 +458,7 @@ fn row_bytes<A, D: Dimension>(
 
 impl<A: 'static, D> Drop for MemmapMut<A, D> {
     fn drop(&mut self) {
+        self.mapping.stop_background();
         if self.flush_on_drop {
             // Best effort: `close` is the way to see this error.
             let _ = self.mapping.flush();
@@ -466,8 +516,8 @@ impl<A: Element, D: Dimension> fmt::Debug for MemmapMut<A, D> {
     }
 }
 
-/// Rows of a guard in chunks; optionally each chunk is advised `WillNeed`
-/// one chunk ahead of use.
+/// Rows of a guard in chunks, optionally with a helper thread that faults
+/// in the next chunks while the caller works on the current one.
 ///
 /// Made by [`Memmap::chunks`] and [`MemmapMut::chunks`].
 ///
@@ -481,25 +531,84 @@ impl<A: Element, D: Dimension> fmt::Debug for MemmapMut<A, D> {
 /// # Ok::<(), ndarray_memmap::Error>(())
 /// ```
 pub struct Chunks<'a, A, D: Dimension> {
+    // Declared first so that the helper stops before anything else drops.
+    helper: Option<Prefetcher>,
     view: ArrayView<'a, A, D>,
-    advise: Box<dyn Fn(std::ops::Range<usize>) + 'a>,
+    source: &'a dyn PrefetchSource,
+    order: Order,
     prefetch: bool,
     rows_per_chunk: usize,
     next: usize,
+    /// Rows handed to the helper so far.
+    requested: usize,
+}
+
+/// How many chunks the helper may run ahead of the one handed out: two keep
+/// the disk busy while the caller works; more would only cost memory.
+const CHUNKS_AHEAD: usize = 2;
+
+/// What `Chunks` needs from a guard to prefetch: a helper for its mapping
+/// and the mapping bytes of a byte range of the view.
+trait PrefetchSource {
+    fn prefetcher(&self) -> Option<Prefetcher>;
+    fn in_mapping(&self, bytes: std::ops::Range<usize>) -> std::ops::Range<usize>;
+}
+
+impl<A: Element, D: Dimension> PrefetchSource for Memmap<A, D> {
+    fn prefetcher(&self) -> Option<Prefetcher> {
+        self.mapping.prefetcher(Touch::Read)
+    }
+
+    fn in_mapping(&self, bytes: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        self.mapping.in_mapping(bytes)
+    }
+}
+
+impl<A: Element, D: Dimension> PrefetchSource for MemmapMut<A, D> {
+    fn prefetcher(&self) -> Option<Prefetcher> {
+        self.mapping.prefetcher(Touch::Read)
+    }
+
+    fn in_mapping(&self, bytes: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        self.mapping.in_mapping(bytes)
+    }
 }
 
 impl<A, D: Dimension> Chunks<'_, A, D> {
-    /// Also advise [`Advice::WillNeed`] for the next chunk while the caller
-    /// works on the current one.
+    /// Also fault in the next chunks on a helper thread while the caller
+    /// works on the current one (C-order arrays; elsewhere a no-op).
     ///
-    /// Off by default because it measured slower here: on a local SSD the
-    /// kernel's own read-ahead already keeps ahead of a sequential reader,
-    /// and explicit `WillNeed` requests break up its large reads (figures in
-    /// `docs/performance.md`). It may help where read-ahead is small, such as
-    /// network file systems; measure before turning it on.
+    /// The helper stays at most two chunks ahead, so memory use stays
+    /// bounded for files larger than RAM, and stops when the iterator drops.
+    /// For a cold scan it keeps the disk reading while the caller computes
+    /// (measured figures in `docs/performance.md`).
     pub fn prefetch(mut self, prefetch: bool) -> Self {
         self.prefetch = prefetch;
+        if !prefetch {
+            self.helper = None;
+        }
         self
+    }
+
+    /// Asks the helper for the rows up to `CHUNKS_AHEAD` chunks past `end`.
+    fn request_ahead(&mut self, end: usize, rows: usize) {
+        let target = end
+            .saturating_add(CHUNKS_AHEAD.saturating_mul(self.rows_per_chunk))
+            .min(rows);
+        if target <= self.requested {
+            return;
+        }
+        if self.helper.is_none() {
+            self.helper = self.source.prefetcher();
+        }
+        let range = self.requested..target;
+        self.requested = target;
+        if let (Some(helper), Some((start, len))) = (
+            &self.helper,
+            row_bytes(self.view.view(), self.order, &range),
+        ) {
+            helper.request(self.source.in_mapping(start..start + len));
+        }
     }
 }
 
@@ -512,14 +621,13 @@ impl<'a, A, D: RemoveAxis> Iterator for Chunks<'a, A, D> {
         }
         let rows = self.view.len_of(Axis(0));
         if self.next >= rows {
+            self.helper = None;
             return None;
         }
         let start = self.next;
         let end = (start + self.rows_per_chunk).min(rows);
-        // Start reading the chunk after this one while the caller works on this one.
-        let ahead_end = (end + self.rows_per_chunk).min(rows);
-        if self.prefetch && ahead_end > end {
-            (self.advise)(end..ahead_end);
+        if self.prefetch {
+            self.request_ahead(end, rows);
         }
         self.next = end;
         let (chunk, _) = self.view.clone().split_at(Axis(0), end);
@@ -533,12 +641,9 @@ macro_rules! chunks_method {
         /// Iterates over blocks of `rows_per_chunk` subviews along axis 0:
         /// the pattern for streaming through a file larger than memory.
         ///
-        /// Gives no hint by default: for cold scans of a 2 GiB file the
-        /// kernel's default read-ahead measured as fast as `Sequential` and
-        /// faster than `WillNeed` prefetching (see `docs/performance.md`).
-        /// [`Chunks::prefetch`] turns on `WillNeed` for the next chunk; hints
-        /// are best-effort and a refused one does not stop the iteration. A
-        /// 0-d array yields nothing; `rows_per_chunk == 0` is treated as 1.
+        /// [`Chunks::prefetch`] adds a helper thread that faults in the next
+        /// chunks while the caller works on the current one. A 0-d array
+        /// yields nothing; `rows_per_chunk == 0` is treated as 1.
         ///
         /// ```
         /// use ndarray::Array2;
@@ -553,15 +658,15 @@ macro_rules! chunks_method {
         where
             D: RemoveAxis,
         {
-            let view = self.view();
             Chunks {
-                next: 0,
-                view,
-                advise: Box::new(move |rows| {
-                    let _ = self.advise_rows(Advice::WillNeed, rows);
-                }),
+                helper: None,
+                view: self.view(),
+                source: self,
+                order: self.origin.order,
                 prefetch: false,
                 rows_per_chunk: rows_per_chunk.max(1),
+                next: 0,
+                requested: 0,
             }
         }
     };

@@ -78,6 +78,7 @@ mod map;
 mod mode;
 mod npy;
 mod options;
+mod prefetch;
 mod registry;
 mod sys;
 
@@ -89,7 +90,7 @@ pub use layout::Order;
 pub use map::Advice;
 pub use mode::Mode;
 pub use npy::{read_npy, read_npy_header, write_npy, NpyHeader, MAGIC};
-pub use options::{MemmapOptions, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
+pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 
 /// Long-form documentation from the repository's `docs/` folder, rendered
 /// here so that every code block in it is compiled and run as a doctest.

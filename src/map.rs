@@ -2,19 +2,23 @@
 //!
 //! A mapping and the view into it live together in one value, so the view's
 //! internal `'static` lifetime never escapes: every view handed out is
-//! re-borrowed from `&self` or `&mut self`. Fields are declared view first,
-//! mapping second, so the view is dropped before the memory it points into.
+//! re-borrowed from `&self` or `&mut self`. Fields are declared helper
+//! first, view second, mapping last, so the helper thread stops and the view
+//! is dropped before the memory they point into is unmapped.
 
 #![allow(unsafe_code)] // this module is the crate's mapping boundary; each block carries its proof
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
 use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Dimension, StrideShape};
 
 use crate::element::{type_name, Element};
 use crate::error::{Error, Result};
+use crate::prefetch::{Prefetcher, Touch};
 
 /// An access-pattern hint for the kernel (`madvise`). A no-op where the
 /// platform has no `madvise`.
@@ -57,14 +61,19 @@ pub(crate) enum Sharing {
 
 /// A read-only mapping and the one view into it.
 pub(crate) struct ReadMapping<A: 'static, D> {
+    background: Option<Prefetcher>,
     view: ArrayView<'static, A, D>,
-    map: Option<Mmap>,
+    map: Option<Arc<Mmap>>,
+    /// Where the view's bytes start in the mapping.
+    start: usize,
 }
 
 /// A writable mapping (shared or copy-on-write) and the one view into it.
 pub(crate) struct WriteMapping<A: 'static, D> {
+    background: Option<Prefetcher>,
     view: ArrayViewMut<'static, A, D>,
-    map: Option<MmapMut>,
+    map: Option<Arc<MmapMut>>,
+    start: usize,
     sharing: Sharing,
 }
 
@@ -148,7 +157,12 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
     /// A view of no elements, backed by no mapping.
     pub(crate) fn empty(shape: StrideShape<D>) -> Result<Self> {
         let view = ArrayView::from_shape(shape.clone(), &[]).map_err(|e| shape_error(&shape, e))?;
-        Ok(ReadMapping { view, map: None })
+        Ok(ReadMapping {
+            background: None,
+            view,
+            map: None,
+            start: 0,
+        })
     }
 
     /// Views `shape` elements starting `start` bytes into an existing mapping.
@@ -162,11 +176,11 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
     ) -> Result<Self> {
         let nbytes = bytes_in_range::<A, D>(&shape, map.len(), start)?;
         // SAFETY: `Mmap` owns memory that stays valid, at the same address,
-        // until the `Mmap` is dropped; moving the `Mmap` value does not move
-        // the pages. The slice is stored in `Self` beside the `Mmap`, is
-        // dropped before it (field order), and is only ever lent out
-        // re-borrowed for the lifetime of `&self`, so it never outlives the
-        // mapping. `start + nbytes <= map.len()` was checked above.
+        // until the `Mmap` is dropped; moving it (here into an `Arc`) does
+        // not move the pages. The slice is stored in `Self` beside the
+        // `Arc`, is dropped before it (field order), and is only ever lent
+        // out re-borrowed for the lifetime of `&self`, so it never outlives
+        // the mapping. `start + nbytes <= map.len()` was checked above.
         let bytes: &'static [u8] =
             unsafe { std::slice::from_raw_parts(map.as_ptr().add(start), nbytes) };
         let elements = bytemuck::checked::try_cast_slice::<u8, A>(bytes)
@@ -174,8 +188,10 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
         let view =
             ArrayView::from_shape(shape.clone(), elements).map_err(|e| shape_error(&shape, e))?;
         Ok(ReadMapping {
+            background: None,
             view,
-            map: Some(map),
+            map: Some(Arc::new(map)),
+            start,
         })
     }
 
@@ -189,16 +205,36 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
 
     pub(crate) fn advise(&self, advice: Advice) -> Result<()> {
         match &self.map {
-            Some(map) => advise_map(map, advice, 0, map.len()),
+            Some(map) => advise_map(&**map, advice, 0, map.len()),
             None => Ok(()),
         }
     }
 
+    /// Advises `len` bytes at `start` of the view.
     pub(crate) fn advise_range(&self, advice: Advice, start: usize, len: usize) -> Result<()> {
         match &self.map {
-            Some(map) => advise_map(map, advice, start, len),
+            Some(map) => advise_map(&**map, advice, self.start + start, len),
             None => Ok(()),
         }
+    }
+
+    /// Starts a helper thread that faults the whole view in, front to back.
+    pub(crate) fn populate_in_background(&mut self) {
+        self.background = self.prefetcher(Touch::Read);
+        if let Some(helper) = &self.background {
+            helper.request(self.start..self.start + self.view.len() * size_of::<A>());
+        }
+    }
+
+    /// A helper thread for this mapping, with nothing queued, and the
+    /// view's start in the mapping (requests are in mapping bytes).
+    pub(crate) fn prefetcher(&self, touch: Touch) -> Option<Prefetcher> {
+        Prefetcher::spawn(Arc::clone(self.map.as_ref()?), touch)
+    }
+
+    /// Mapping bytes of view bytes `range`.
+    pub(crate) fn in_mapping(&self, range: Range<usize>) -> Range<usize> {
+        self.start + range.start..self.start + range.end
     }
 }
 
@@ -237,8 +273,10 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         let view =
             ArrayViewMut::from_shape(shape.clone(), &mut []).map_err(|e| shape_error(&shape, e))?;
         Ok(WriteMapping {
+            background: None,
             view,
             map: None,
+            start: 0,
             sharing,
         })
     }
@@ -254,9 +292,11 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         let nbytes = bytes_in_range::<A, D>(&shape, map.len(), start)?;
         // SAFETY: as in `ReadMapping::from_mmap_range`: the pages stay put
         // until the `MmapMut` drops, after the view. The slice is the only
-        // reference into the mapping: `self.map` is used afterwards only
-        // through memmap2's `flush`/`advise`, which pass the raw pointer to
-        // the kernel and create no reference to the bytes.
+        // reference into the mapping: `self.map` (and a prefetch helper's
+        // clone of the `Arc`) is used afterwards only through memmap2's
+        // `flush`/`advise`, which pass the raw pointer to the kernel and
+        // create no reference to the bytes; populate requests never change
+        // the bytes.
         let bytes: &'static mut [u8] =
             unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().add(start), nbytes) };
         let elements = bytemuck::checked::try_cast_slice_mut::<u8, A>(bytes)
@@ -264,8 +304,10 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         let view = ArrayViewMut::from_shape(shape.clone(), elements)
             .map_err(|e| shape_error(&shape, e))?;
         Ok(WriteMapping {
+            background: None,
             view,
-            map: Some(map),
+            map: Some(Arc::new(map)),
+            start,
             sharing,
         })
     }
@@ -293,11 +335,31 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         }
     }
 
+    /// Advises `len` bytes at `start` of the view.
     pub(crate) fn advise_range(&self, advice: Advice, start: usize, len: usize) -> Result<()> {
         match &self.map {
-            Some(map) => self.advise_checked(map, advice, start, len),
+            Some(map) => self.advise_checked(map, advice, self.start + start, len),
             None => Ok(()),
         }
+    }
+
+    /// Starts a helper thread that faults the whole view in, front to back:
+    /// writable for `Touch::Write` (dirtying every page), else readable.
+    pub(crate) fn populate_in_background(&mut self, touch: Touch) {
+        self.background = self.prefetcher(touch);
+        if let Some(helper) = &self.background {
+            helper.request(self.start..self.start + self.view.len() * size_of::<A>());
+        }
+    }
+
+    /// A helper thread for this mapping, with nothing queued.
+    pub(crate) fn prefetcher(&self, touch: Touch) -> Option<Prefetcher> {
+        Prefetcher::spawn(Arc::clone(self.map.as_ref()?), touch)
+    }
+
+    /// Mapping bytes of view bytes `range`.
+    pub(crate) fn in_mapping(&self, range: Range<usize>) -> Range<usize> {
+        self.start + range.start..self.start + range.end
     }
 
     fn advise_checked(
@@ -315,11 +377,24 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
 }
 
 impl<A: 'static, D> WriteMapping<A, D> {
+    /// Stops (and joins) the background helper, if any.
+    pub(crate) fn stop_background(&mut self) {
+        self.background = None;
+    }
+
     /// Writes dirty pages back to the file and waits (`msync(MS_SYNC)`).
     /// Nothing to do for copy-on-write maps, whose pages never reach the file.
     pub(crate) fn flush(&self) -> std::io::Result<()> {
         match (&self.map, self.sharing) {
             (Some(map), Sharing::Shared) => map.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts writing dirty pages back and returns (`msync(MS_ASYNC)`).
+    pub(crate) fn flush_async(&self) -> std::io::Result<()> {
+        match (&self.map, self.sharing) {
+            (Some(map), Sharing::Shared) => map.flush_async(),
             _ => Ok(()),
         }
     }

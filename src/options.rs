@@ -13,6 +13,7 @@ use crate::guard::{Memmap, MemmapMut, Origin};
 use crate::layout::{byte_extent, check_alignment, infer_len, to_dim, Order};
 use crate::map::{Advice, ReadMapping, Sharing, WriteMapping};
 use crate::mode::Mode;
+use crate::prefetch::Touch;
 use crate::registry::{self, Registration};
 use crate::sys;
 
@@ -36,6 +37,51 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(200);
 /// # drop(trusting);
 /// ```
 pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
+
+/// When a mapping's pages get their page-table entries (are "faulted in").
+///
+/// Choose with [`MemmapOptions::populate`]. Measured effects are in
+/// `docs/performance.md`.
+///
+/// ```
+/// use ndarray::Ix1;
+/// use ndarray_memmap::{MemmapOptions, Populate};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("big.bin");
+/// std::fs::write(&path, vec![0u8; 1 << 24])?;
+/// // A whole-array reduction: let a helper thread fault pages in ahead of the sum.
+/// // SAFETY: the file is private to this example.
+/// let data = unsafe {
+///     MemmapOptions::new().populate(Populate::Background).open::<f64, Ix1>(&path)
+/// }?;
+/// assert_eq!(data.sum(), 0.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Populate {
+    /// When first touched (the default). Opening costs the same for any
+    /// size, and a lookup touches only its page; the first pass over the
+    /// whole array pays the faults on the caller's thread.
+    #[default]
+    OnAccess,
+    /// All of them before the open returns (`MAP_POPULATE`): the open takes
+    /// as long as faulting in (or, cold, reading) the whole range.
+    AtOpen,
+    /// By a helper thread, front to back, starting at open, while the caller
+    /// already works on the array: for whole-array passes on a machine with
+    /// a spare core, the faults (and, cold, the disk reads) happen beside the
+    /// computation instead of inside it. The open returns at once; dropping
+    /// the guard stops and joins the helper.
+    ///
+    /// The helper runs ahead as far as it can, so the file should fit in
+    /// memory; to stream a larger one, use [`Chunks::prefetch`](crate::Chunks::prefetch),
+    /// which stays a few chunks ahead. On a new file (`w+`) the helper maps
+    /// pages writable, which marks every page dirty: every page is written
+    /// back to disk, so choose it when you will fill the array.
+    Background,
+}
 
 /// Options for opening or creating a mapped array: numpy's `offset`, `shape`
 /// and `order`, plus locking, preallocation and access hints.
@@ -63,7 +109,7 @@ pub struct MemmapOptions {
     pub(crate) offset: u64,
     pub(crate) shape: Option<Vec<usize>>,
     pub(crate) order: Order,
-    pub(crate) populate: bool,
+    pub(crate) populate: Populate,
     pub(crate) lock: bool,
     pub(crate) lock_wait: Duration,
     pub(crate) preallocate: bool,
@@ -77,7 +123,7 @@ impl Default for MemmapOptions {
             offset: 0,
             shape: None,
             order: Order::C,
-            populate: false,
+            populate: Populate::OnAccess,
             lock: true,
             lock_wait: DEFAULT_LOCK_WAIT,
             preallocate: true,
@@ -117,9 +163,9 @@ impl MemmapOptions {
         self
     }
 
-    /// Pre-fault every page when mapping (`MAP_POPULATE`): slower to open,
-    /// no page faults afterwards.
-    pub fn populate(&mut self, populate: bool) -> &mut Self {
+    /// When pages are faulted in: on first access (default), all at open,
+    /// or by a helper thread in the background; see [`Populate`].
+    pub fn populate(&mut self, populate: Populate) -> &mut Self {
         self.populate = populate;
         self
     }
@@ -196,16 +242,19 @@ impl MemmapOptions {
     ) -> Result<Memmap<A, D>> {
         let (plan_offset, plan_order) = (plan.offset, plan.order);
         // SAFETY: forwarded to our caller.
-        let mapping = unsafe {
+        let mut mapping = unsafe {
             ReadMapping::map(
                 &opened.file,
                 &opened.path,
                 plan.offset,
                 plan.nbytes,
                 plan.shape,
-                self.populate,
+                self.populate == Populate::AtOpen,
             )
         }?;
+        if self.populate == Populate::Background {
+            mapping.populate_in_background();
+        }
         let guard = Memmap::new(
             mapping,
             opened.into_origin(plan_offset, Mode::ReadOnly, plan_order),
@@ -329,17 +378,20 @@ impl MemmapOptions {
         // program can open it through the file system, and its only
         // descriptor is owned by the guard and never lent out: nothing but
         // the guard can write or truncate it. Its length covers the range.
-        let mapping = unsafe {
+        let mut mapping = unsafe {
             WriteMapping::map(
                 &file,
                 &temp_dir,
                 0,
                 plan.nbytes,
                 plan.shape,
-                self.populate,
+                self.populate == Populate::AtOpen,
                 Sharing::Shared,
             )
         }?;
+        if self.populate == Populate::Background {
+            mapping.populate_in_background(Touch::Write);
+        }
         let origin = Origin {
             path: None,
             offset: 0,
@@ -418,17 +470,26 @@ impl MemmapOptions {
         };
         let (plan_offset, plan_order) = (plan.offset, plan.order);
         // SAFETY: forwarded to our caller.
-        let mapping = unsafe {
+        let mut mapping = unsafe {
             WriteMapping::map(
                 &opened.file,
                 &opened.path,
                 plan.offset,
                 plan.nbytes,
                 plan.shape,
-                self.populate,
+                self.populate == Populate::AtOpen,
                 sharing,
             )
         }?;
+        if self.populate == Populate::Background {
+            // A new file is about to be filled; an existing one is read first.
+            let touch = if mode == Mode::Create {
+                Touch::Write
+            } else {
+                Touch::Read
+            };
+            mapping.populate_in_background(touch);
+        }
         let guard = MemmapMut::new(mapping, opened.into_origin(plan_offset, mode, plan_order));
         if let Some(advice) = self.advice {
             guard.advise(advice)?;

@@ -7,7 +7,9 @@ mod common;
 
 use common::{f32_bytes, file_len, tempdir};
 use ndarray::{array, s, Array1, Array2, Array3, ArrayD, Axis, Ix0, Ix1, Ix2, IxDyn, Zip};
-use ndarray_memmap::{Advice, Error, Memmap, MemmapExt, MemmapMut, MemmapOptions, Mode, Order};
+use ndarray_memmap::{
+    Advice, Error, Memmap, MemmapExt, MemmapMut, MemmapOptions, Mode, Order, Populate,
+};
 use num_complex::Complex;
 
 #[test]
@@ -387,7 +389,7 @@ fn every_access_hint_is_accepted_where_sound() {
     let reader = unsafe {
         MemmapOptions::new()
             .advice(Advice::Sequential)
-            .populate(true)
+            .populate(Populate::AtOpen)
             .open::<u8, Ix1>(&path)
     }
     .unwrap();

@@ -1,0 +1,305 @@
+//! `Populate` modes and `Chunks::prefetch`: same values as without them, the
+//! helper thread really faults pages in, and it is gone once its owner drops.
+//!
+//! The tests here share one process and count helper threads by name, so
+//! they run one at a time (`SERIAL`).
+#![allow(clippy::undocumented_unsafe_blocks)] // test files are private to each test
+
+mod common;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::tempdir;
+use ndarray::{Array1, Array2, Ix1, Ix2};
+use ndarray_memmap::{Advice, MemmapExt, MemmapOptions, Populate};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const MODES: [Populate; 3] = [Populate::OnAccess, Populate::AtOpen, Populate::Background];
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Prefetch helper threads alive in this process. A joined thread can stay
+/// listed for a moment while the kernel finishes its exit, so a count that
+/// is still above `expected` is read again for up to a second.
+fn helper_threads_settling_to(expected: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let count = helper_threads();
+        if count <= expected || Instant::now() > deadline {
+            return count;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn helper_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter(|task| {
+            let comm = task.as_ref().unwrap().path().join("comm");
+            // The kernel truncates thread names to 15 bytes.
+            std::fs::read_to_string(comm).is_ok_and(|name| name.starts_with("ndarray-memmap-"))
+        })
+        .count()
+}
+
+fn write_f64(path: &Path, n: usize) -> Array1<f64> {
+    let values = Array1::from_shape_fn(n, |i| (i % 977) as f64 - 3.5);
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    std::fs::write(path, bytes).unwrap();
+    values
+}
+
+#[test]
+fn every_populate_mode_reads_the_same_values_in_every_open_mode() {
+    let _serial = serial();
+    let dir = tempdir();
+    let path = dir.path().join("values.bin");
+    let n = (3 << 20) + 17; // several helper steps, and not a whole page
+    let expected = write_f64(&path, n);
+    for populate in MODES {
+        let mut options = MemmapOptions::new();
+        options.populate(populate);
+        let read = unsafe { options.open::<f64, Ix1>(&path) }.unwrap();
+        assert_eq!(*read, expected, "r with {populate:?}");
+        drop(read);
+        let mut copy = unsafe { options.open_copy::<f64, Ix1>(&path) }.unwrap();
+        assert_eq!(*copy, expected, "c with {populate:?}");
+        copy.fill(0.0);
+        drop(copy);
+        let mut update = unsafe { options.open_mut::<f64, Ix1>(&path) }.unwrap();
+        assert_eq!(*update, expected, "r+ with {populate:?}");
+        update[n - 1] += 1.0;
+        update[n - 1] -= 1.0;
+        update.close().unwrap();
+    }
+    let on_disk = unsafe { Array1::<f64>::open_raw(&path, n) }.unwrap();
+    assert_eq!(
+        *on_disk, expected,
+        "c wrote to the file, or r+ lost a value"
+    );
+}
+
+#[test]
+fn a_new_file_filled_beside_a_write_helper_holds_exactly_what_was_written() {
+    let _serial = serial();
+    let dir = tempdir();
+    for (populate, close_async) in [
+        (Populate::Background, false),
+        (Populate::Background, true),
+        (Populate::AtOpen, false),
+        (Populate::OnAccess, true),
+    ] {
+        let path = dir
+            .path()
+            .join(format!("new-{populate:?}-{close_async}.npy"));
+        let shape = (1500, 700); // 8.0 MiB: more than one helper step
+        let expected = Array2::from_shape_fn(shape, |(i, j)| (i * 700 + j) as u32);
+        let mut out = unsafe {
+            MemmapOptions::new()
+                .populate(populate)
+                .shape(shape)
+                .create_npy::<u32, Ix2>(&path)
+        }
+        .unwrap();
+        // Leave the last rows zero: the helper must not invent data there.
+        out.slice_mut(ndarray::s![..1400, ..])
+            .assign(&expected.slice(ndarray::s![..1400, ..]));
+        if close_async {
+            out.close_async().unwrap();
+        } else {
+            out.close().unwrap();
+        }
+        let back: Array2<u32> = ndarray_memmap::read_npy(&path).unwrap();
+        assert_eq!(
+            back.slice(ndarray::s![..1400, ..]),
+            expected.slice(ndarray::s![..1400, ..])
+        );
+        assert!(back.slice(ndarray::s![1400.., ..]).iter().all(|&x| x == 0));
+    }
+    let mut scratch = MemmapOptions::new()
+        .shape(1 << 21)
+        .populate(Populate::Background)
+        .scratch::<u32, Ix1>()
+        .unwrap();
+    assert_eq!(scratch.sum(), 0);
+    scratch.fill(2);
+    assert_eq!(scratch.sum(), 2 << 21);
+}
+
+/// Fraction of `path`'s pages in the page cache (mincore on a fresh map).
+#[cfg(target_os = "linux")]
+fn resident_fraction(path: &Path) -> f64 {
+    let file = std::fs::File::open(path).unwrap();
+    let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+    let page = 4096;
+    let pages = map.len().div_ceil(page);
+    let mut residency = vec![0u8; pages];
+    let rc = unsafe { libc::mincore(map.as_ptr() as *mut _, map.len(), residency.as_mut_ptr()) };
+    assert_eq!(rc, 0, "mincore: {}", std::io::Error::last_os_error());
+    residency.iter().filter(|&&r| r & 1 == 1).count() as f64 / pages as f64
+}
+
+#[cfg(target_os = "linux")]
+fn evict(path: &Path) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).unwrap();
+    file.sync_all().unwrap();
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(rc, 0);
+}
+
+/// Waits up to 20 s for `path` to be (almost) wholly in the page cache.
+#[cfg(target_os = "linux")]
+fn becomes_resident(path: &Path) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let resident = resident_fraction(path);
+        if resident > 0.99 || Instant::now() > deadline {
+            return resident;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_background_helper_reads_a_cold_file_that_nobody_touches() {
+    let _serial = serial();
+    let dir = tempdir();
+    let path = dir.path().join("cold.bin");
+    write_f64(&path, 4 << 20); // 32 MiB
+    evict(&path);
+    if resident_fraction(&path) > 0.01 {
+        eprintln!("skipped: this file system does not drop pages on request");
+        return;
+    }
+    // Without a helper, opening reads nothing.
+    let lazy = unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) }.unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        resident_fraction(&path) < 0.01,
+        "an open without a helper read the file"
+    );
+    drop(lazy);
+    let guard = unsafe {
+        MemmapOptions::new()
+            .populate(Populate::Background)
+            .open::<f64, Ix1>(&path)
+    }
+    .unwrap();
+    let resident = becomes_resident(&path);
+    assert!(
+        resident > 0.99,
+        "only {:.1}% read by the helper",
+        resident * 100.0
+    );
+    drop(guard);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn chunk_prefetch_reads_ahead_of_the_caller_but_only_a_few_chunks() {
+    let _serial = serial();
+    let dir = tempdir();
+    let path = dir.path().join("rows.npy");
+    let rows = 8192; // 4 KiB rows: 32 MiB
+    let expected = Array2::from_shape_fn((rows, 512), |(i, j)| (i + j) as f64);
+    ndarray_memmap::write_npy(&path, &expected).unwrap();
+    evict(&path);
+    if resident_fraction(&path) > 0.01 {
+        eprintln!("skipped: this file system does not drop pages on request");
+        return;
+    }
+    // `Random` turns the kernel's read-ahead off, so what is resident is
+    // what the caller and the helper touched.
+    let guard = unsafe {
+        MemmapOptions::new()
+            .advice(Advice::Random)
+            .open_npy::<f64, Ix2>(&path)
+    }
+    .unwrap();
+    let mut chunks = guard.chunks(256).prefetch(true); // 1 MiB chunks
+    let first = chunks.next().unwrap();
+    assert_eq!(first, expected.slice(ndarray::s![..256, ..]));
+    // The helper was asked for chunks 0..3 and nothing after them.
+    std::thread::sleep(Duration::from_millis(500));
+    let resident = resident_fraction(&path);
+    let ahead = 3.0 * 256.0 / rows as f64;
+    assert!(
+        resident > 0.9 * ahead,
+        "prefetched {resident:.3} of the file, expected about {ahead:.3}"
+    );
+    assert!(
+        resident < 1.5 * ahead,
+        "the helper ran to {resident:.3} of the file"
+    );
+    let rest: Vec<_> = chunks.collect();
+    assert_eq!(rest.len(), rows / 256 - 1);
+    for (k, chunk) in rest.iter().enumerate() {
+        let start = (k + 1) * 256;
+        assert_eq!(chunk, &expected.slice(ndarray::s![start..start + 256, ..]));
+    }
+}
+
+#[test]
+fn helpers_are_joined_when_their_owner_drops() {
+    let _serial = serial();
+    let before = helper_threads();
+    let dir = tempdir();
+    let path = dir.path().join("sparse.bin");
+    // 256 MiB of holes. (Larger would also show that a drop cancels the
+    // helper, but debug builds check every element of a map at open.)
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    let guard = unsafe {
+        MemmapOptions::new()
+            .populate(Populate::Background)
+            .open::<f64, Ix1>(&path)
+    }
+    .unwrap();
+    assert_eq!(guard[(32 << 20) - 1], 0.0);
+    drop(guard);
+    assert_eq!(
+        helper_threads_settling_to(before),
+        before,
+        "a background helper outlived its guard"
+    );
+
+    let mut update = unsafe {
+        MemmapOptions::new()
+            .populate(Populate::Background)
+            .open_mut::<f64, Ix1>(&path)
+    }
+    .unwrap();
+    update[1] = 1.0;
+    update.close().unwrap();
+    assert_eq!(
+        helper_threads_settling_to(before),
+        before,
+        "a background helper outlived close()"
+    );
+
+    let table = unsafe {
+        MemmapOptions::new()
+            .shape((1 << 15, 1024))
+            .open::<f64, Ix2>(&path)
+    }
+    .unwrap();
+    let mut chunks = table.chunks(1024).prefetch(true);
+    assert_eq!(chunks.next().unwrap().nrows(), 1024);
+    drop(chunks);
+    assert_eq!(
+        helper_threads_settling_to(before),
+        before,
+        "a chunk helper outlived its iterator"
+    );
+    drop(table);
+}
