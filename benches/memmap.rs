@@ -125,19 +125,62 @@ fn cold<'a>(path: &'a Path, work: &'a dyn Fn() -> f64) -> impl FnMut(u64) -> Dur
     }
 }
 
-/// A timing routine for `iter_custom` that deletes `target` before each
-/// iteration (untimed, as NumPy's side does) and times only `work`.
+/// A timing routine for `iter_custom` that deletes `target` and lets earlier
+/// write-back finish before each iteration (untimed), and times only `work`.
 fn on_new_file<'a>(target: &'a Path, work: &'a dyn Fn()) -> impl FnMut(u64) -> Duration + 'a {
     move |iters| {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
-            let _ = std::fs::remove_file(target);
+            fresh_target(target);
             let start = Instant::now();
             work();
             total += start.elapsed();
         }
         total
     }
+}
+
+/// Deletes `target` and waits for all write-back, so that no iteration pays
+/// for the dirty pages of the one before.
+fn fresh_target(target: &Path) {
+    let _ = std::fs::remove_file(target);
+    // SAFETY: sync takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+}
+
+/// Fills `n` f64 with the benchmark's values, in place.
+fn fill(values: &mut ndarray::ArrayRef1<f64>) {
+    values
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, x)| *x = (i % 1000) as f64);
+}
+
+/// Creates `target` as `n` f64 through a map, fills it and closes it,
+/// waiting for the disk or not.
+fn create_fill(target: &Path, n: usize, preallocate: bool, populate: Populate, durable: bool) {
+    // SAFETY: the benchmark's own file.
+    let mut g = unsafe {
+        MemmapOptions::new()
+            .shape(n)
+            .preallocate(preallocate)
+            .populate(populate)
+            .create::<f64, Ix1>(target)
+    }
+    .unwrap();
+    fill(&mut g);
+    if durable {
+        g.close().unwrap();
+    } else {
+        g.close_async().unwrap();
+    }
+}
+
+/// The in-memory way to the same file: compute the array, then write it.
+fn compute_then_write(target: &Path, n: usize) {
+    let mut values = ndarray::Array1::<f64>::zeros(n);
+    fill(&mut values);
+    std::fs::write(target, bytemuck::cast_slice(values.as_slice().unwrap())).unwrap();
 }
 
 /// Puts the whole file in the page cache with one sequential read after
@@ -287,7 +330,11 @@ fn hot_sum(c: &mut Criterion) {
             black_box(sum(g.view()))
         })
     });
-    for name in ["hot_sum_fresh_memmap", "hot_sum_open_memmap"] {
+    for name in [
+        "hot_sum_fresh_memmap",
+        "hot_sum_open_memmap",
+        "hot_sum_in_memory",
+    ] {
         if let Some(mut timer) = numpy(name, &path) {
             group.bench_function(format!("numpy_{name}"), |b| b.iter_custom(&mut timer));
         }
@@ -516,27 +563,13 @@ fn write(c: &mut Criterion) {
             false,
         ),
     ] {
-        let create_fill = || {
-            // SAFETY: the benchmark's own file.
-            let mut g = unsafe {
-                MemmapOptions::new()
-                    .shape(n)
-                    .preallocate(preallocate)
-                    .populate(populate)
-                    .create::<f64, Ix1>(&target)
-            }
-            .unwrap();
-            g.iter_mut()
-                .enumerate()
-                .for_each(|(i, x)| *x = (i % 1000) as f64);
-            if durable {
-                g.close().unwrap();
-            } else {
-                g.close_async().unwrap();
-            }
-        };
+        let create_fill = || create_fill(&target, n, preallocate, populate, durable);
         group.bench_function(name, |b| b.iter_custom(on_new_file(&target, &create_fill)));
     }
+    let compute_write = || compute_then_write(&target, n);
+    group.bench_function("compute_then_std_fs_write", |b| {
+        b.iter_custom(on_new_file(&target, &compute_write))
+    });
     let write_no_sync = || std::fs::write(&target, &data).unwrap();
     group.bench_function("std_fs_write_no_sync", |b| {
         b.iter_custom(on_new_file(&target, &write_no_sync))
@@ -647,7 +680,7 @@ fn layout(c: &mut Criterion) {
 fn interleaved(_: &mut Criterion) {
     let cfg = config();
     let path = fixture(&cfg.dir, cfg.bytes);
-    let rounds = if cfg.name == "smoke" { 1 } else { 7 };
+    let rounds = if cfg.name == "smoke" { 1 } else { 9 };
     let in_memory: Array2<f64> = read_npy(&path).unwrap();
     let timed = |f: &dyn Fn() -> f64| {
         let start = Instant::now();
@@ -733,11 +766,57 @@ fn interleaved(_: &mut Criterion) {
             Box::new(|| numpy_once("hot_sum_fresh_memmap")),
         ),
     ];
+    let target = cfg.dir.join("write_target.bin");
+    let n = cfg.bytes.min(1 << 30) / 8;
+    let data: Vec<u8> = (0..n)
+        .flat_map(|i| ((i % 1000) as f64).to_ne_bytes())
+        .collect();
+    let writes: Vec<(&str, Run<'_>)> = vec![
+        (
+            "write/create_fill_close_async_background",
+            Box::new(|| {
+                timed(&|| {
+                    create_fill(&target, n, true, Populate::Background, false);
+                    0.0
+                })
+            }),
+        ),
+        (
+            "write/create_fill_close_async",
+            Box::new(|| {
+                timed(&|| {
+                    create_fill(&target, n, true, Populate::OnAccess, false);
+                    0.0
+                })
+            }),
+        ),
+        (
+            "write/compute_then_std_fs_write",
+            Box::new(|| {
+                timed(&|| {
+                    compute_then_write(&target, n);
+                    0.0
+                })
+            }),
+        ),
+        (
+            "write/std_fs_write_no_sync",
+            Box::new(|| {
+                timed(&|| {
+                    std::fs::write(&target, &data).unwrap();
+                    0.0
+                })
+            }),
+        ),
+    ];
+    let variants: Vec<(&str, Run<'_>)> = variants.into_iter().chain(writes).collect();
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     for _ in 0..rounds {
         for (i, (name, run)) in variants.iter().enumerate() {
             if name.starts_with("cold") {
                 evict_checked(&path);
+            } else if name.starts_with("write") {
+                fresh_target(&target);
             } else if resident_fraction(&path) < 0.99 {
                 warm(&path);
             }
@@ -760,6 +839,7 @@ fn interleaved(_: &mut Criterion) {
         );
         entries.push(format!("\"{name}\": {median}"));
     }
+    let _ = std::fs::remove_file(&target);
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/criterion/interleaved.json");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     std::fs::write(out, format!("{{{}}}", entries.join(", "))).unwrap();

@@ -141,6 +141,9 @@ def one(name, path, iters):
     elif name == "hot_sum_open_memmap":
         m = np.load(path, mmap_mode="r")
         work = m.sum
+    elif name == "hot_sum_in_memory":
+        in_memory = np.load(path)
+        work = in_memory.sum
     elif name == "cold_sum_memmap":
         setup, work = (lambda: evict(path)), (lambda: np.memmap(path, dtype="<f8", mode="r", offset=header_len).sum())
     elif name == "cold_one_element_load_mmap":

@@ -598,15 +598,17 @@ impl<A, D: Dimension> Chunks<'_, A, D> {
         if target <= self.requested {
             return;
         }
+        let range = self.requested..target;
+        self.requested = target;
+        let Some((start, len)) = row_bytes(self.view.view(), self.order, &range) else {
+            // Rows are not contiguous bytes: nothing to ask for, ever.
+            self.prefetch = false;
+            return;
+        };
         if self.helper.is_none() {
             self.helper = self.source.prefetcher();
         }
-        let range = self.requested..target;
-        self.requested = target;
-        if let (Some(helper), Some((start, len))) = (
-            &self.helper,
-            row_bytes(self.view.view(), self.order, &range),
-        ) {
+        if let Some(helper) = &self.helper {
             helper.request(self.source.in_mapping(start..start + len));
         }
     }

@@ -303,3 +303,26 @@ fn helpers_are_joined_when_their_owner_drops() {
     );
     drop(table);
 }
+
+#[test]
+fn chunk_prefetch_on_a_fortran_order_map_starts_no_helper() {
+    let _serial = serial();
+    let before = helper_threads();
+    let dir = tempdir();
+    let path = dir.path().join("fortran.bin");
+    let columns = write_f64(&path, 64 * 1024);
+    let grid = unsafe {
+        MemmapOptions::new()
+            .shape((1024, 64))
+            .order(ndarray_memmap::Order::Fortran)
+            .open::<f64, Ix2>(&path)
+    }
+    .unwrap();
+    let mut chunks = grid.chunks(100).prefetch(true);
+    let first = chunks.next().unwrap();
+    // Rows of a Fortran-order array are strided, so there is no byte range
+    // to hand to a helper.
+    assert_eq!(helper_threads(), before);
+    assert_eq!(first[[3, 2]], columns[2 * 1024 + 3]);
+    assert_eq!(chunks.map(|c| c.nrows()).sum::<usize>(), 924);
+}
