@@ -7,9 +7,11 @@
 //!
 //! Without a file, it writes one of twice the budget (f64, 16 columns) to a
 //! temporary directory first. Blocks of a quarter of the budget are read
-//! with `chunks` (the kernel's read-ahead, measured fastest); pages of
+//! with `chunks().prefetch(true)`: a helper thread faults in the next two
+//! blocks while this one is summarised, so the disk keeps reading. Pages of
 //! finished blocks are released with `DontNeed`, so the process's resident
-//! memory stays within the budget however large the file is.
+//! memory (this block and two ahead) stays within the budget however large
+//! the file is.
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -96,7 +98,7 @@ fn stream<A: Element + ToPrimitive + Copy>(
     let start = Instant::now();
     let mut stats = Stats::new(cols);
     let mut peak_rss = resident_mib();
-    for (i, block) in data.chunks(rows_per_block).enumerate() {
+    for (i, block) in data.chunks(rows_per_block).prefetch(true).enumerate() {
         stats.add(block.view());
         // Release the pages just used: they are clean file pages, so this
         // loses nothing, and resident memory stays bounded.

@@ -85,7 +85,7 @@ mod sys;
 pub use element::{ByteOrder, DType, Element, Kind};
 pub use error::{Error, Result};
 pub use ext::MemmapExt;
-pub use guard::{Chunks, Memmap, MemmapMut};
+pub use guard::{Chunks, Memmap, MemmapMut, AUTO_PREFETCH_BYTES};
 pub use layout::Order;
 pub use map::Advice;
 pub use mode::Mode;

@@ -23,18 +23,26 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Prefetch helper threads alive in this process. A joined thread can stay
-/// listed for a moment while the kernel finishes its exit, so a count that
-/// is still above `expected` is read again for up to a second.
+/// Prefetch helper threads alive in this process, read again for up to a
+/// second until there are `expected`: a joined thread can stay listed for a
+/// moment while the kernel finishes its exit, and a new one takes its name
+/// only once it runs.
 fn helper_threads_settling_to(expected: usize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
         let count = helper_threads();
-        if count <= expected || Instant::now() > deadline {
+        if count == expected || Instant::now() > deadline {
             return count;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Helper threads alive once a thread started just now would have run and
+/// taken its name, and one joined just now would be gone.
+fn helpers_after_a_moment() -> usize {
+    std::thread::sleep(Duration::from_millis(200));
+    helper_threads()
 }
 
 fn helper_threads() -> usize {
@@ -250,7 +258,7 @@ fn chunk_prefetch_reads_ahead_of_the_caller_but_only_a_few_chunks() {
 #[test]
 fn helpers_are_joined_when_their_owner_drops() {
     let _serial = serial();
-    let before = helper_threads();
+    let before = helper_threads_settling_to(0);
     let dir = tempdir();
     let path = dir.path().join("sparse.bin");
     // 256 MiB of holes. (Larger would also show that a drop cancels the
@@ -307,7 +315,7 @@ fn helpers_are_joined_when_their_owner_drops() {
 #[test]
 fn chunk_prefetch_on_a_fortran_order_map_starts_no_helper() {
     let _serial = serial();
-    let before = helper_threads();
+    let before = helper_threads_settling_to(0);
     let dir = tempdir();
     let path = dir.path().join("fortran.bin");
     let columns = write_f64(&path, 64 * 1024);
@@ -322,7 +330,51 @@ fn chunk_prefetch_on_a_fortran_order_map_starts_no_helper() {
     let first = chunks.next().unwrap();
     // Rows of a Fortran-order array are strided, so there is no byte range
     // to hand to a helper.
-    assert_eq!(helper_threads(), before);
+    assert_eq!(helpers_after_a_moment(), before);
     assert_eq!(first[[3, 2]], columns[2 * 1024 + 3]);
     assert_eq!(chunks.map(|c| c.nrows()).sum::<usize>(), 924);
+}
+
+#[test]
+fn chunks_prefetch_by_default_only_on_large_arrays() {
+    let _serial = serial();
+    let before = helper_threads_settling_to(0);
+    let dir = tempdir();
+    let path = dir.path().join("large.bin");
+    let len = ndarray_memmap::AUTO_PREFETCH_BYTES as u64;
+    std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+    let rows = (len / 8 / 512) as usize;
+    let large = unsafe {
+        MemmapOptions::new()
+            .shape((rows, 512))
+            .open::<f64, Ix2>(&path)
+    }
+    .unwrap();
+    let mut chunks = large.chunks(16);
+    chunks.next().unwrap();
+    assert_eq!(
+        helper_threads_settling_to(before + 1),
+        before + 1,
+        "no helper on a large array"
+    );
+    drop(chunks);
+    let mut opted_out = large.chunks(16).prefetch(false);
+    opted_out.next().unwrap();
+    assert_eq!(helpers_after_a_moment(), before);
+    drop(opted_out);
+
+    // Both guards are read-only, so they may share the file.
+    let small = unsafe {
+        MemmapOptions::new()
+            .shape((rows - 1, 512))
+            .open::<f64, Ix2>(&path)
+    }
+    .unwrap();
+    let mut chunks = small.chunks(16);
+    chunks.next().unwrap();
+    assert_eq!(
+        helpers_after_a_moment(),
+        before,
+        "a helper on a small array"
+    );
 }
