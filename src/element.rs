@@ -1,5 +1,6 @@
 //! Element types that may live in a mapped file, and numpy's dtype strings for them.
 
+use bytemuck::checked::CheckedCastError;
 use bytemuck::{CheckedBitPattern, NoUninit};
 use num_complex::Complex;
 
@@ -38,12 +39,64 @@ pub trait Element: CheckedBitPattern + NoUninit + Send + Sync + 'static {
     /// on little-endian machines), or `None` if it has none. Needed only for
     /// `.npy` files.
     const NPY_DESCR: Option<&'static str> = None;
+
+    /// Views bytes as elements, checking alignment and length, and every
+    /// value where some bit patterns are invalid.
+    ///
+    /// The default checks each value through [`CheckedBitPattern`]. For a
+    /// `Pod` type every pattern is valid and an optimised build removes the
+    /// check, but an unoptimised one still loops over every element at open
+    /// (seconds for a few GiB). Override both methods with bytemuck's plain
+    /// casts (as the crate's numeric types do) to skip that:
+    ///
+    /// ```
+    /// # #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    /// # #[repr(C)]
+    /// # struct Rgba { r: u8, g: u8, b: u8, a: u8 }
+    /// use bytemuck::checked::CheckedCastError;
+    /// impl ndarray_memmap::Element for Rgba {
+    ///     fn cast_slice(bytes: &[u8]) -> Result<&[Self], CheckedCastError> {
+    ///         bytemuck::try_cast_slice(bytes).map_err(CheckedCastError::PodCastError)
+    ///     }
+    ///     fn cast_slice_mut(bytes: &mut [u8]) -> Result<&mut [Self], CheckedCastError> {
+    ///         bytemuck::try_cast_slice_mut(bytes).map_err(CheckedCastError::PodCastError)
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// bytemuck's error: misaligned or ragged bytes, or an invalid value.
+    fn cast_slice(bytes: &[u8]) -> std::result::Result<&[Self], CheckedCastError> {
+        bytemuck::checked::try_cast_slice(bytes)
+    }
+
+    /// [`cast_slice`](Element::cast_slice) for mutable bytes.
+    ///
+    /// # Errors
+    /// As for `cast_slice`.
+    fn cast_slice_mut(bytes: &mut [u8]) -> std::result::Result<&mut [Self], CheckedCastError> {
+        bytemuck::checked::try_cast_slice_mut(bytes)
+    }
+}
+
+/// The plain casts for types where every bit pattern is a valid value.
+macro_rules! pod_casts {
+    () => {
+        fn cast_slice(bytes: &[u8]) -> std::result::Result<&[Self], CheckedCastError> {
+            bytemuck::try_cast_slice(bytes).map_err(CheckedCastError::PodCastError)
+        }
+
+        fn cast_slice_mut(bytes: &mut [u8]) -> std::result::Result<&mut [Self], CheckedCastError> {
+            bytemuck::try_cast_slice_mut(bytes).map_err(CheckedCastError::PodCastError)
+        }
+    };
 }
 
 macro_rules! element {
     ($($ty:ty => $code:literal),* $(,)?) => {$(
         impl Element for $ty {
             const NPY_DESCR: Option<&'static str> = Some(native_descr!($code));
+            pod_casts!();
         }
     )*};
 }
@@ -64,9 +117,11 @@ impl Element for bool {
 }
 impl Element for u8 {
     const NPY_DESCR: Option<&'static str> = Some("|u1");
+    pod_casts!();
 }
 impl Element for i8 {
     const NPY_DESCR: Option<&'static str> = Some("|i1");
+    pod_casts!();
 }
 element! {
     u16 => "u2", i16 => "i2", u32 => "u4", i32 => "i4", u64 => "u8", i64 => "i8",

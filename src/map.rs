@@ -183,8 +183,7 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
         // the mapping. `start + nbytes <= map.len()` was checked above.
         let bytes: &'static [u8] =
             unsafe { std::slice::from_raw_parts(map.as_ptr().add(start), nbytes) };
-        let elements = bytemuck::checked::try_cast_slice::<u8, A>(bytes)
-            .map_err(|e| cast_error::<A>(path, file_offset, e))?;
+        let elements = A::cast_slice(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
         let view =
             ArrayView::from_shape(shape.clone(), elements).map_err(|e| shape_error(&shape, e))?;
         Ok(ReadMapping {
@@ -299,8 +298,8 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         // the bytes.
         let bytes: &'static mut [u8] =
             unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().add(start), nbytes) };
-        let elements = bytemuck::checked::try_cast_slice_mut::<u8, A>(bytes)
-            .map_err(|e| cast_error::<A>(path, file_offset, e))?;
+        let elements =
+            A::cast_slice_mut(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
         let view = ArrayViewMut::from_shape(shape.clone(), elements)
             .map_err(|e| shape_error(&shape, e))?;
         Ok(WriteMapping {

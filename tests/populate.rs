@@ -378,3 +378,32 @@ fn chunks_prefetch_by_default_only_on_large_arrays() {
         "a helper on a small array"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn opening_a_numeric_map_reads_no_page() {
+    let _serial = serial();
+    let dir = tempdir();
+    let path = dir.path().join("untouched.bin");
+    // 1 GiB of holes: reading it all would fill the page cache with zeros.
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let numbers = unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) }.unwrap();
+    assert_eq!(numbers.len(), 1 << 27);
+    let resident = resident_fraction(&path);
+    assert!(
+        resident < 0.01,
+        "opening read {:.1}% of the file",
+        resident * 100.0
+    );
+    drop(numbers);
+    // `bool` is the type whose bytes must be checked, so its open reads them.
+    let small = dir.path().join("flags.bin");
+    std::fs::write(&small, vec![1u8; 1 << 20]).unwrap();
+    evict(&small);
+    let flags = unsafe { MemmapOptions::new().open::<bool, Ix1>(&small) }.unwrap();
+    assert!(resident_fraction(&small) > 0.99);
+    assert!(flags.iter().all(|&f| f));
+}
