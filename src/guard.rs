@@ -317,11 +317,7 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
     /// # Errors
     /// [`Error::Io`] with the operating system's error.
     pub fn flush(&self) -> Result<()> {
-        self.mapping.flush().map_err(|source| Error::Io {
-            operation: "msync",
-            path: self.origin.path.clone(),
-            source,
-        })
+        self.mapping.flush().map_err(|e| self.msync_error(e))
     }
 
     /// Flushes, unmaps and closes the file, reporting any error that `Drop`
@@ -344,11 +340,8 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
     ///
     /// # Errors
     /// As for [`flush`](MemmapMut::flush).
-    pub fn close(mut self) -> Result<()> {
-        self.mapping.stop_background();
-        let result = self.flush();
-        self.flush_on_drop = false;
-        result
+    pub fn close(self) -> Result<()> {
+        self.close_with(MemmapMut::flush)
     }
 
     /// Starts writing changes back without waiting (`msync(MS_ASYNC)`).
@@ -359,11 +352,7 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
     /// # Errors
     /// [`Error::Io`] with the operating system's error.
     pub fn flush_async(&self) -> Result<()> {
-        self.mapping.flush_async().map_err(|source| Error::Io {
-            operation: "msync",
-            path: self.origin.path.clone(),
-            source,
-        })
+        self.mapping.flush_async().map_err(|e| self.msync_error(e))
     }
 
     /// Unmaps and closes without waiting for the disk: what numpy does when
@@ -391,11 +380,24 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
     /// As for [`flush_async`](MemmapMut::flush_async).
     ///
     /// [`close`]: MemmapMut::close
-    pub fn close_async(mut self) -> Result<()> {
+    pub fn close_async(self) -> Result<()> {
+        self.close_with(MemmapMut::flush_async)
+    }
+
+    /// Stops the helper, flushes with `flush` and drops without flushing again.
+    fn close_with(mut self, flush: fn(&Self) -> Result<()>) -> Result<()> {
         self.mapping.stop_background();
-        let result = self.flush_async();
+        let result = flush(&self);
         self.flush_on_drop = false;
         result
+    }
+
+    fn msync_error(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            operation: "msync",
+            path: self.origin.path.clone(),
+            source,
+        }
     }
 
     /// Views `shape` elements of `A` in a writable mapping you made yourself

@@ -18,7 +18,7 @@ use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Dimension, StrideShape};
 
 use crate::element::{type_name, Element};
 use crate::error::{Error, Result};
-use crate::prefetch::{Prefetcher, Touch};
+use crate::prefetch::{Prefault, Prefetcher, Touch};
 
 /// An access-pattern hint for the kernel (`madvise`). A no-op where the
 /// platform has no `madvise`.
@@ -219,21 +219,18 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
 
     /// Starts a helper thread that faults the whole view in, front to back.
     pub(crate) fn populate_in_background(&mut self) {
-        self.background = self.prefetcher(Touch::Read);
-        if let Some(helper) = &self.background {
-            helper.request(self.start..self.start + self.view.len() * size_of::<A>());
-        }
+        let view_bytes = self.in_mapping(0..self.view.len() * size_of::<A>());
+        self.background = whole_view_helper(self.map.as_ref(), Touch::Read, view_bytes);
     }
 
-    /// A helper thread for this mapping, with nothing queued, and the
-    /// view's start in the mapping (requests are in mapping bytes).
+    /// A helper thread for this mapping, with nothing queued.
     pub(crate) fn prefetcher(&self, touch: Touch) -> Option<Prefetcher> {
         Prefetcher::spawn(Arc::clone(self.map.as_ref()?), touch)
     }
 
     /// Mapping bytes of view bytes `range`.
     pub(crate) fn in_mapping(&self, range: Range<usize>) -> Range<usize> {
-        self.start + range.start..self.start + range.end
+        shifted(range, self.start)
     }
 }
 
@@ -345,10 +342,8 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
     /// Starts a helper thread that faults the whole view in, front to back:
     /// writable for `Touch::Write` (dirtying every page), else readable.
     pub(crate) fn populate_in_background(&mut self, touch: Touch) {
-        self.background = self.prefetcher(touch);
-        if let Some(helper) = &self.background {
-            helper.request(self.start..self.start + self.view.len() * size_of::<A>());
-        }
+        let view_bytes = self.in_mapping(0..self.view.len() * size_of::<A>());
+        self.background = whole_view_helper(self.map.as_ref(), touch, view_bytes);
     }
 
     /// A helper thread for this mapping, with nothing queued.
@@ -358,7 +353,7 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
 
     /// Mapping bytes of view bytes `range`.
     pub(crate) fn in_mapping(&self, range: Range<usize>) -> Range<usize> {
-        self.start + range.start..self.start + range.end
+        shifted(range, self.start)
     }
 
     fn advise_checked(
@@ -397,6 +392,22 @@ impl<A: 'static, D> WriteMapping<A, D> {
             _ => Ok(()),
         }
     }
+}
+
+/// A helper for `map` (none for an empty array) with `bytes` queued.
+fn whole_view_helper<M: Prefault>(
+    map: Option<&Arc<M>>,
+    touch: Touch,
+    bytes: Range<usize>,
+) -> Option<Prefetcher> {
+    let helper = Prefetcher::spawn(Arc::clone(map?), touch)?;
+    helper.request(bytes);
+    Some(helper)
+}
+
+/// `range` moved `by` bytes up.
+fn shifted(range: Range<usize>, by: usize) -> Range<usize> {
+    range.start + by..range.end + by
 }
 
 /// Applies `advice` to `len` bytes at `start` of a mapping of any kind.
