@@ -102,7 +102,7 @@ pub enum Error {
     },
 
     /// A shape's element count or byte length does not fit in memory arithmetic.
-    #[error("shape {shape:?} of {element_size}-byte elements at offset {offset} overflows the address space")]
+    #[error("shape {shape:?} of {element_size}-byte elements at offset {offset} overflows the address space or the largest file offset (2^63 - 1 bytes)")]
     SizeOverflow {
         /// The requested shape.
         shape: Vec<usize>,
@@ -209,6 +209,41 @@ pub enum Error {
     UnsoundAdvice {
         /// The refused hint.
         advice: crate::Advice,
+    },
+
+    /// The path names something other than a regular file (a directory, a
+    /// FIFO, a socket, a device): refused before any lock, read or write,
+    /// because opening or reading such a file can block forever or never end.
+    #[error("{path} is a {file_type}, not a regular file; only regular files can be mapped or read as arrays", path = .path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is: `"directory"`, `"FIFO"`, `"socket"`,
+        /// `"character device"`, `"block device"` or `"symbolic link"`.
+        file_type: &'static str,
+    },
+
+    /// The file would grow past this process's file-size limit
+    /// (`RLIMIT_FSIZE`, set with `ulimit -f`). Checked before the file is
+    /// touched, so the process is not killed by `SIGXFSZ` and the file keeps
+    /// its length and bytes.
+    #[error("{path} would need {needed} bytes, over this process's file-size limit of {limit} bytes (RLIMIT_FSIZE, `ulimit -f`); raise the limit or use a smaller shape", path = .path.display())]
+    FileSizeLimit {
+        /// The file.
+        path: PathBuf,
+        /// The length the file would need.
+        needed: u64,
+        /// The soft limit in force.
+        limit: u64,
+    },
+
+    /// Memory for an array read into memory could not be allocated.
+    #[error("reading {path} needs {bytes} bytes of memory, which could not be allocated; map the file instead (open_npy) or read it in parts", path = display_path(.path))]
+    OutOfMemory {
+        /// The file being read, when there is one.
+        path: Option<PathBuf>,
+        /// The bytes requested.
+        bytes: usize,
     },
 
     /// The element type has no numpy descr, so it cannot be stored in a `.npy` file.

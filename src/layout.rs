@@ -56,9 +56,17 @@ impl std::str::FromStr for Order {
     }
 }
 
+/// The largest file offset the operating system accepts (`off_t` is an `i64`).
+pub(crate) const MAX_FILE_OFFSET: u64 = i64::MAX as u64;
+
 /// Byte length of `shape` elements of `A` stored at `offset`: `(nbytes, offset + nbytes)`.
 ///
-/// `nbytes` must fit in `isize` (slices and ndarray require it) and the end in `u64`.
+/// Every rule a shape must obey is checked here, so that every entry point
+/// can refuse a shape before it touches a file:
+/// - ndarray's: the product of the non-zero axis lengths fits in `isize`
+///   (it applies to empty arrays too, so `[0, usize::MAX]` is refused);
+/// - slices': `nbytes` fits in `isize`;
+/// - the file system's: the end fits in a file offset (`i64`), the offset too.
 pub(crate) fn byte_extent<A>(shape: &[usize], offset: u64) -> Result<(usize, u64)> {
     let element_size = std::mem::size_of::<A>();
     let overflow = || Error::SizeOverflow {
@@ -66,15 +74,21 @@ pub(crate) fn byte_extent<A>(shape: &[usize], offset: u64) -> Result<(usize, u64
         element_size,
         offset,
     };
-    let count = shape
+    let non_zero = shape
         .iter()
+        .filter(|&&len| len != 0)
         .try_fold(1usize, |acc, &len| acc.checked_mul(len))
+        .filter(|&n| n <= isize::MAX as usize)
         .ok_or_else(overflow)?;
-    let nbytes = count.checked_mul(element_size).ok_or_else(overflow)?;
-    if nbytes > isize::MAX as usize {
-        return Err(overflow());
-    }
-    let end = offset.checked_add(nbytes as u64).ok_or_else(overflow)?;
+    let count = if shape.contains(&0) { 0 } else { non_zero };
+    let nbytes = count
+        .checked_mul(element_size)
+        .filter(|&n| n <= isize::MAX as usize)
+        .ok_or_else(overflow)?;
+    let end = offset
+        .checked_add(nbytes as u64)
+        .filter(|&end| end <= MAX_FILE_OFFSET)
+        .ok_or_else(overflow)?;
     Ok((nbytes, end))
 }
 
@@ -139,6 +153,14 @@ mod tests {
         assert_eq!(byte_extent::<f32>(&[3, 4], 16).unwrap(), (48, 64));
         assert_eq!(byte_extent::<f64>(&[], 0).unwrap(), (8, 8));
         assert_eq!(byte_extent::<f64>(&[0, 5], 7).unwrap(), (0, 7));
+        assert_eq!(
+            byte_extent::<u8>(&[0, isize::MAX as usize], 0).unwrap(),
+            (0, 0)
+        );
+        assert_eq!(
+            byte_extent::<u8>(&[4], i64::MAX as u64 - 4).unwrap(),
+            (4, i64::MAX as u64)
+        );
     }
 
     #[test]
@@ -148,6 +170,12 @@ mod tests {
             (vec![usize::MAX], 0),
             (vec![1 << 61], 0),
             (vec![8], u64::MAX - 3),
+            // ndarray's rule holds for empty arrays too
+            (vec![0, usize::MAX], 0),
+            (vec![3, 0, 1 << 62], 0),
+            // the end must be a file offset (`i64`), also with no data
+            (vec![0], i64::MAX as u64 + 1),
+            (vec![2], i64::MAX as u64 - 8),
         ] {
             match byte_extent::<f64>(&shape, offset) {
                 Err(Error::SizeOverflow {

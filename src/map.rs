@@ -104,22 +104,32 @@ fn cast_error<A>(
     }
 }
 
-/// Bytes `shape` elements of `A` need, checked to fit in a mapping of
-/// `map_len` bytes after byte `start`.
+/// The byte range of a mapping of `map_len` bytes that `shape` elements of
+/// `A` starting at byte `start` occupy, checked to lie inside the mapping
+/// (the start too, even when no byte is needed).
 fn bytes_in_range<A, D: Dimension>(
     shape: &StrideShape<D>,
     map_len: usize,
     start: usize,
-) -> Result<usize> {
+) -> Result<Range<usize>> {
     let (nbytes, _) = crate::layout::byte_extent::<A>(shape.raw_dim().slice(), start as u64)?;
-    let available = map_len.saturating_sub(start);
-    if available < nbytes {
-        return Err(Error::InvalidShape {
+    let fits = start
+        .checked_add(nbytes)
+        .filter(|&end| start <= map_len && end <= map_len);
+    match fits {
+        Some(end) => Ok(start..end),
+        None => Err(Error::InvalidShape {
             shape: shape.raw_dim().slice().to_vec(),
-            reason: format!("needs {nbytes} bytes, the mapping has {available} after byte {start}"),
-        });
+            reason: match map_len.checked_sub(start) {
+                Some(available) => format!(
+                    "needs {nbytes} bytes from byte {start}, but the mapping is {map_len} bytes long ({available} after byte {start})"
+                ),
+                None => format!(
+                    "starts at byte {start}, past the end of the mapping, which is {map_len} bytes long"
+                ),
+            },
+        }),
     }
-    Ok(nbytes)
 }
 
 fn shape_error<D: Dimension>(shape: &StrideShape<D>, err: ndarray::ShapeError) -> Error {
@@ -174,15 +184,17 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
         path: Option<&Path>,
         file_offset: u64,
     ) -> Result<Self> {
-        let nbytes = bytes_in_range::<A, D>(&shape, map.len(), start)?;
-        // SAFETY: `Mmap` owns memory that stays valid, at the same address,
-        // until the `Mmap` is dropped; moving it (here into an `Arc`) does
-        // not move the pages. The slice is stored in `Self` beside the
-        // `Arc`, is dropped before it (field order), and is only ever lent
-        // out re-borrowed for the lifetime of `&self`, so it never outlives
-        // the mapping. `start + nbytes <= map.len()` was checked above.
-        let bytes: &'static [u8] =
-            unsafe { std::slice::from_raw_parts(map.as_ptr().add(start), nbytes) };
+        let range = bytes_in_range::<A, D>(&shape, map.len(), start)?;
+        // Safe, bounds-checked slicing: no pointer arithmetic can leave the mapping.
+        let bytes: *const [u8] = &map[range];
+        // SAFETY: only the lifetime is extended; the pointer comes from a
+        // bounds-checked slice of the mapping. `Mmap` owns memory that stays
+        // valid, at the same address, until the `Mmap` is dropped; moving it
+        // (here into an `Arc`) does not move the pages. The slice is stored
+        // in `Self` beside the `Arc`, is dropped before it (field order), and
+        // is only ever lent out re-borrowed for the lifetime of `&self`, so
+        // it never outlives the mapping.
+        let bytes: &'static [u8] = unsafe { &*bytes };
         let elements = A::cast_slice(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
         let view =
             ArrayView::from_shape(shape.clone(), elements).map_err(|e| shape_error(&shape, e))?;
@@ -285,16 +297,18 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         path: Option<&Path>,
         file_offset: u64,
     ) -> Result<Self> {
-        let nbytes = bytes_in_range::<A, D>(&shape, map.len(), start)?;
-        // SAFETY: as in `ReadMapping::from_mmap_range`: the pages stay put
-        // until the `MmapMut` drops, after the view. The slice is the only
-        // reference into the mapping: `self.map` (and a prefetch helper's
-        // clone of the `Arc`) is used afterwards only through memmap2's
-        // `flush`/`advise`, which pass the raw pointer to the kernel and
-        // create no reference to the bytes; populate requests never change
-        // the bytes.
-        let bytes: &'static mut [u8] =
-            unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().add(start), nbytes) };
+        let range = bytes_in_range::<A, D>(&shape, map.len(), start)?;
+        // Safe, bounds-checked slicing: no pointer arithmetic can leave the mapping.
+        let bytes: *mut [u8] = &mut map[range];
+        // SAFETY: only the lifetime is extended; the pointer comes from a
+        // bounds-checked slice of the mapping. As in
+        // `ReadMapping::from_mmap_range`, the pages stay put until the
+        // `MmapMut` drops, after the view. The slice is the only reference
+        // into the mapping: `self.map` (and a prefetch helper's clone of the
+        // `Arc`) is used afterwards only through memmap2's `flush`/`advise`,
+        // which pass the raw pointer to the kernel and create no reference
+        // to the bytes; populate requests never change the bytes.
+        let bytes: &'static mut [u8] = unsafe { &mut *bytes };
         let elements =
             A::cast_slice_mut(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
         let view = ArrayViewMut::from_shape(shape.clone(), elements)

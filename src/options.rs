@@ -1,7 +1,6 @@
 //! The builder for less common options, and the open/create logic behind every entry point.
 
 use std::fs::{File, OpenOptions};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -301,6 +300,7 @@ impl MemmapOptions {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
+        self.check_advice(Mode::CopyOnWrite)?;
         let (opened, plan) = self.open_existing::<A, D>(path.as_ref(), Mode::CopyOnWrite)?;
         // SAFETY: forwarded to our caller; the range lies inside the file.
         unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
@@ -310,6 +310,15 @@ impl MemmapOptions {
     /// `np.memmap(path, mode='w+', shape=...)`.
     ///
     /// The shape is required and checked before the file is touched.
+    ///
+    /// Unlike numpy, which truncates first, the file is truncated only after
+    /// every check has passed: the shape and offset rules, the file-size
+    /// limit, the file type, this process's other guards and the lock. A
+    /// refusal for any of those leaves an existing file's length and bytes
+    /// as they were. Only a failure after that point (the disk fills up
+    /// while the blocks are reserved, or `mmap` itself fails) leaves the
+    /// file changed: empty (0 bytes) if reserving the blocks failed, or at
+    /// its new length, zero-filled, if the mapping failed.
     ///
     /// # Safety
     /// See [the mapping contract](Memmap#safety).
@@ -328,7 +337,10 @@ impl MemmapOptions {
             reason: "create a file (mode 'w+')",
         })?;
         let plan = Plan::<D>::new::<A>(shape, self.offset, self.order)?;
+        sys::check_file_size_limit(path, plan.end)?;
         let opened = Opened::open(path, Mode::Create, self)?;
+        // Every check has passed (shape, size limit, file type, registry,
+        // lock): only now is the old content given up.
         opened
             .file
             .set_len(0)
@@ -403,6 +415,17 @@ impl MemmapOptions {
         Ok(MemmapMut::new(mapping, origin))
     }
 
+    /// Refuses an access hint that would be unsound for `mode`, before any
+    /// file is opened.
+    pub(crate) fn check_advice(&self, mode: Mode) -> Result<()> {
+        match self.advice {
+            Some(advice @ Advice::DontNeed) if mode == Mode::CopyOnWrite => {
+                Err(Error::UnsoundAdvice { advice })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Opens an existing raw file and checks it against the shape (given or inferred).
     fn open_existing<A: Element, D: Dimension>(
         &self,
@@ -420,7 +443,7 @@ impl MemmapOptions {
                 }),
                 None => None,
             };
-        let opened = Opened::open(path, mode, self)?;
+        let mut opened = Opened::open(path, mode, self)?;
         let file_len = opened.len();
         let plan = match given {
             Some(plan) => plan,
@@ -439,6 +462,7 @@ impl MemmapOptions {
                     plan.end,
                     self.preallocate,
                 )?;
+                opened.grown_from = Some(file_len);
             } else {
                 return Err(Error::FileTooShort {
                     path: opened.path.clone(),
@@ -470,7 +494,7 @@ impl MemmapOptions {
         };
         let (plan_offset, plan_order) = (plan.offset, plan.order);
         // SAFETY: forwarded to our caller.
-        let mut mapping = unsafe {
+        let mapped = unsafe {
             WriteMapping::map(
                 &opened.file,
                 &opened.path,
@@ -480,7 +504,14 @@ impl MemmapOptions {
                 self.populate == Populate::AtOpen,
                 sharing,
             )
-        }?;
+        };
+        let mut mapping = mapped.inspect_err(|_| {
+            // A refused map (an invalid `bool` byte in the old part, say)
+            // must not leave the file longer than it was.
+            if let Some(old_len) = opened.grown_from {
+                let _ = opened.file.set_len(old_len);
+            }
+        })?;
         if self.populate == Populate::Background {
             // A new file is about to be filled; an existing one is read first.
             let touch = if mode == Mode::Create {
@@ -527,43 +558,58 @@ pub(crate) struct Opened {
     pub(crate) file: File,
     pub(crate) path: PathBuf,
     len: u64,
+    /// The length before `r+` extended the file, so that a mapping refused
+    /// afterwards can put it back.
+    grown_from: Option<u64>,
     registration: Registration,
 }
 
 impl Opened {
     /// Opens `path` for `mode` without truncating it (`w+` truncates only
-    /// after the lock is held), registers it, and locks it if asked.
+    /// after every check has passed), refuses anything but a regular file,
+    /// registers it, and locks it if asked.
+    ///
+    /// The registry comes before the lock, so a conflict with a guard of
+    /// this process is always [`Error::AlreadyMapped`], never mistaken for
+    /// another process's lock ([`Error::Locked`]).
     pub(crate) fn open(path: &Path, mode: Mode, options: &MemmapOptions) -> Result<Opened> {
-        let file = match mode {
-            Mode::ReadOnly | Mode::CopyOnWrite => OpenOptions::new().read(true).open(path),
-            Mode::ReadWrite => OpenOptions::new().read(true).write(true).open(path),
-            Mode::Create => OpenOptions::new()
+        let mut open_options = OpenOptions::new();
+        match mode {
+            Mode::ReadOnly | Mode::CopyOnWrite => open_options.read(true),
+            Mode::ReadWrite => open_options.read(true).write(true),
+            Mode::Create => open_options
                 .read(true)
                 .write(true)
                 .create(true)
-                .truncate(false)
-                .open(path),
-        }
-        .map_err(|e| Error::io("open", path, e))?;
+                .truncate(false),
+        };
+        let (file, meta) = sys::open_regular(path, &mut open_options)?;
         // numpy reports `os.path.abspath`; resolving symlinks would cost a
         // system call per path component on every open.
         let path = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
         let writable = mode.writes_file();
-        if options.lock {
-            registry::lock(&file, &path, writable, options.lock_wait)?;
+        let registration = Registration::register(&meta, &path, writable)?;
+        if !options.lock {
+            return Ok(Opened {
+                file,
+                path,
+                len: meta.len(),
+                grown_from: None,
+                registration,
+            });
         }
+        registry::lock(&file, &path, writable, options.lock_wait)?;
         // Taken under the lock, so the length cannot change under a
         // cooperating writer between this check and the mapping.
-        let meta = file.metadata().map_err(|e| Error::io("stat", &path, e))?;
-        if meta.is_dir() {
-            let source = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
-            return Err(Error::io("open", &path, source));
-        }
-        let registration = Registration::register(&meta, &path, writable)?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &path, e))?
+            .len();
         Ok(Opened {
             file,
             path,
-            len: meta.len(),
+            len,
+            grown_from: None,
             registration,
         })
     }
@@ -599,6 +645,7 @@ pub(crate) fn grow(
     if end <= old_len {
         return Ok(());
     }
+    sys::check_file_size_limit(path, end)?;
     let result = if preallocate {
         let start = offset.max(old_len);
         sys::preallocate(file, start, end - start).and_then(|()| sys::extend(file, end))

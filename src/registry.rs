@@ -96,15 +96,6 @@ fn check(holders: Option<&Holders>, path: &Path, writable: bool) -> Result<()> {
     })
 }
 
-/// Whether this process's own guards conflict with a new guard on `file`:
-/// checked when a lock is refused, because our own locks conflict too.
-fn check_own(file: &File, path: &Path, writable: bool) -> Result<()> {
-    let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
-    let key = key_of(&meta, path)?;
-    let mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
-    check(mapped.get(&key), path, writable)
-}
-
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut mapped = MAPPED.lock().unwrap_or_else(|e| e.into_inner());
@@ -125,6 +116,10 @@ impl Drop for Registration {
 /// writers, waiting at most `wait` for a conflicting holder to let go. The
 /// lock is released when the file is closed.
 ///
+/// Called only after the file is registered: a guard of this process that
+/// conflicts has been refused by the registry already, so a lock still
+/// refused at the deadline is another process's (or a forked child's).
+///
 /// A short wait matters even between programs that never share a file for
 /// long: while any thread of this process forks a child, the child briefly
 /// holds copies of every descriptor, and with them their locks, until it
@@ -132,7 +127,6 @@ impl Drop for Registration {
 pub(crate) fn lock(file: &File, path: &Path, exclusive: bool, wait: Duration) -> Result<()> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_micros(100);
-    let mut checked_own = false;
     loop {
         let result = if exclusive {
             file.try_lock()
@@ -141,11 +135,6 @@ pub(crate) fn lock(file: &File, path: &Path, exclusive: bool, wait: Duration) ->
         };
         match result {
             Ok(()) => return Ok(()),
-            Err(TryLockError::WouldBlock) if !checked_own => {
-                // Our own guards hold locks too: name them rather than wait.
-                check_own(file, path, exclusive)?;
-                checked_own = true;
-            }
             Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                 std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
                 pause = (pause * 2).min(Duration::from_millis(10));

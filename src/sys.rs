@@ -1,7 +1,115 @@
-//! Operating-system calls that std does not offer: block preallocation.
+//! Operating-system calls that std does not offer, and the one way the
+//! crate opens files: regular files only, never blocking.
 
-use std::fs::File;
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Opens `path` with `options`, refusing anything that is not a regular
+/// file before it is locked, read, written or truncated.
+///
+/// On Unix the open itself passes `O_NONBLOCK`, so that opening a FIFO with
+/// no peer returns at once instead of blocking forever; the flag has no
+/// effect on reads and writes of regular files (Linux `open(2)`), the only
+/// files that get past the check. Opening a socket, or a FIFO for writing
+/// with no reader, fails (`ENXIO`): the error then names the file type too.
+pub(crate) fn open_regular(path: &Path, options: &mut OpenOptions) -> Result<(File, Metadata)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            // Name the file type where that is the reason (socket, FIFO with
+            // no reader, directory opened for writing).
+            if let Ok(meta) = std::fs::metadata(path) {
+                check_regular(path, &meta)?;
+            }
+            return Err(Error::io("open", path, e));
+        }
+    };
+    let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+    check_regular(path, &meta)?;
+    Ok((file, meta))
+}
+
+fn check_regular(path: &Path, meta: &Metadata) -> Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(Error::NotAFile {
+        path: path.to_path_buf(),
+        file_type: file_type_name(meta),
+    })
+}
+
+fn file_type_name(meta: &Metadata) -> &'static str {
+    let file_type = meta.file_type();
+    if file_type.is_dir() {
+        return "directory";
+    }
+    if file_type.is_symlink() {
+        return "symbolic link";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "FIFO";
+        }
+        if file_type.is_socket() {
+            return "socket";
+        }
+        if file_type.is_char_device() {
+            return "character device";
+        }
+        if file_type.is_block_device() {
+            return "block device";
+        }
+    }
+    "special file"
+}
+
+/// This process's soft file-size limit (`RLIMIT_FSIZE`), if there is one.
+#[cfg(unix)]
+#[allow(unsafe_code)] // one libc call; see the proof below
+pub(crate) fn file_size_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes one `rlimit` through the pointer, which
+    // points to a live, writable, properly aligned `rlimit` on our stack.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) };
+    if rc != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // `rlim_t` is not `u64` on every target
+    Some(limit.rlim_cur as u64)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn file_size_limit() -> Option<u64> {
+    None
+}
+
+/// Refuses to make `path` longer than the file-size limit allows. Without
+/// this check the kernel sends `SIGXFSZ`, whose default action kills the
+/// process (Python ignores the signal at start-up, so numpy sees `EFBIG`).
+pub(crate) fn check_file_size_limit(path: &Path, needed: u64) -> Result<()> {
+    match file_size_limit() {
+        Some(limit) if needed > limit => Err(Error::FileSizeLimit {
+            path: path.to_path_buf(),
+            needed,
+            limit,
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// Extends `file` to at least `start + len` bytes and reserves disk blocks
 /// for `[start, start + len)`, so a full disk or a file-size limit fails here

@@ -45,7 +45,7 @@ fn io_for_a_missing_file_names_the_path() {
 }
 
 #[test]
-fn io_for_a_directory_says_it_is_a_directory() {
+fn a_directory_is_named_as_one() {
     let dir = tempdir();
     for mode in [Mode::ReadOnly, Mode::ReadWrite] {
         let result = match mode {
@@ -53,8 +53,22 @@ fn io_for_a_directory_says_it_is_a_directory() {
             _ => unsafe { MemmapOptions::new().open_mut::<u8, Ix1>(dir.path()) }.map(drop),
         };
         match result {
-            Err(Error::Io { source, .. }) => {
-                assert_eq!(source.kind(), std::io::ErrorKind::IsADirectory, "{mode}")
+            Err(err @ Error::NotAFile { .. }) => {
+                assert!(
+                    matches!(
+                        err,
+                        Error::NotAFile {
+                            file_type: "directory",
+                            ..
+                        }
+                    ),
+                    "{mode}: {err:?}"
+                );
+                assert!(
+                    err.to_string()
+                        .contains("is a directory, not a regular file"),
+                    "{err}"
+                );
             }
             other => panic!("{mode}: {other:?}"),
         }
@@ -502,7 +516,9 @@ fn invalid_shape_when_a_user_mapping_is_too_small() {
         Err(Error::InvalidShape { shape, reason }) => {
             assert_eq!(shape, vec![2]);
             assert!(
-                reason.contains("needs 8 bytes, the mapping has 4"),
+                reason.contains(
+                    "needs 8 bytes from byte 4, but the mapping is 8 bytes long (4 after byte 4)"
+                ),
                 "{reason}"
             );
         }

@@ -244,8 +244,23 @@ pub(crate) fn read_header(reader: &mut impl Read, max_header_size: usize) -> Res
             "header length {header_len} exceeds the limit of {max_header_size} bytes (see MemmapOptions::max_header_size)"
         )));
     }
-    let mut raw = vec![0u8; header_len];
-    read_full(reader, &mut raw, "the header")?;
+    // Grown as bytes arrive, not reserved up front: a header length raised
+    // by `max_header_size` never costs more memory than the file holds.
+    let mut raw = Vec::new();
+    reader
+        .take(header_len as u64)
+        .read_to_end(&mut raw)
+        .map_err(|source| Error::Io {
+            operation: "read .npy header",
+            path: None,
+            source,
+        })?;
+    if raw.len() < header_len {
+        return Err(header_error(format!(
+            "file ends while reading the header: expected {header_len} bytes, found {}",
+            raw.len()
+        )));
+    }
     let text: String = if version == (3, 0) {
         String::from_utf8(raw)
             .map_err(|e| header_error(format!("header is not valid UTF-8: {e}")))?

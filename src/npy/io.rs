@@ -1,7 +1,7 @@
 //! Reading and writing `.npy` files with ordinary file I/O: no mapping, no
 //! contract, safe. Also the way to load data of the other byte order.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
@@ -9,11 +9,11 @@ use ndarray::{Array, ArrayBase, Data, Dimension, ShapeBuilder};
 
 use crate::element::{type_name, Element};
 use crate::error::{Error, Result};
-use crate::layout::to_dim;
-use crate::layout::Order;
+use crate::layout::{byte_extent, to_dim, Order};
 use crate::npy::header::{read_header, NpyHeader};
-use crate::npy::open::{data_len, descr_of, is_fortran_only, match_dtype, with_path, Match};
+use crate::npy::open::{descr_of, is_fortran_only, match_dtype, with_path, Match};
 use crate::options::DEFAULT_MAX_HEADER_SIZE;
+use crate::sys;
 
 /// Reads only the header of a `.npy` file: for programs that choose the
 /// element type at run time.
@@ -33,7 +33,7 @@ use crate::options::DEFAULT_MAX_HEADER_SIZE;
 /// ```
 pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let (file, _) = sys::open_regular(path, OpenOptions::new().read(true))?;
     read_header(&mut BufReader::new(file), DEFAULT_MAX_HEADER_SIZE).map_err(|e| with_path(e, path))
 }
 
@@ -58,18 +58,15 @@ pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
 /// ```
 pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<A, D>> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-    let file_len = file
-        .metadata()
-        .map_err(|e| Error::io("stat", path, e))?
-        .len();
+    let (file, meta) = sys::open_regular(path, OpenOptions::new().read(true))?;
+    let file_len = meta.len();
     let mut reader = BufReader::new(file);
     let header =
         read_header(&mut reader, DEFAULT_MAX_HEADER_SIZE).map_err(|e| with_path(e, path))?;
     let swap = match_dtype::<A>(&header)?;
     let dim = to_dim::<D>(&header.shape)?;
-    let nbytes = data_len::<A>(&header)?;
-    let end = header.data_offset + nbytes as u64;
+    let (nbytes, end) = byte_extent::<A>(&header.shape, header.data_offset)?;
+    // Never allocate more than the file holds.
     if end > file_len {
         return Err(Error::FileTooShort {
             path: path.to_path_buf(),
@@ -79,22 +76,37 @@ pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Arra
             nbytes: nbytes as u64,
         });
     }
-    let mut bytes = vec![0u8; nbytes];
-    reader
-        .read_exact(&mut bytes)
+    let mut bytes = try_with_capacity::<u8>(nbytes, path)?;
+    // `read_to_end` fills the reserved capacity without zeroing it first.
+    let read = (&mut reader)
+        .take(nbytes as u64)
+        .read_to_end(&mut bytes)
         .map_err(|e| Error::io("read .npy data", path, e))?;
+    if read < nbytes {
+        // The file shrank after it was measured.
+        return Err(Error::FileTooShort {
+            path: path.to_path_buf(),
+            expected: end,
+            found: header.data_offset + read as u64,
+            offset: header.data_offset,
+            nbytes: nbytes as u64,
+        });
+    }
     if let Match::Swapped { unit } = swap {
         bytes.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
     }
     let size = std::mem::size_of::<A>().max(1);
-    let elements = bytes
-        .chunks_exact(size)
-        .map(bytemuck::checked::try_pod_read_unaligned::<A>)
-        .collect::<Result<Vec<A>, _>>()
-        .map_err(|_| Error::InvalidValue {
-            path: Some(path.to_path_buf()),
-            element: type_name::<A>(),
+    let mut elements = try_with_capacity::<A>(nbytes / size, path)?;
+    for chunk in bytes.chunks_exact(size) {
+        let element = bytemuck::checked::try_pod_read_unaligned::<A>(chunk).map_err(|_| {
+            Error::InvalidValue {
+                path: Some(path.to_path_buf()),
+                element: type_name::<A>(),
+            }
         })?;
+        elements.push(element);
+    }
+    drop(bytes);
     let shape = if header.fortran_order {
         dim.f()
     } else {
@@ -104,6 +116,17 @@ pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Arra
         shape: header.shape.clone(),
         reason: e.to_string(),
     })
+}
+
+/// An empty vector with room for `len` elements, or the error naming the
+/// bytes that could not be had (never an abort: sizes come from files).
+fn try_with_capacity<T>(len: usize, path: &Path) -> Result<Vec<T>> {
+    let mut vec = Vec::new();
+    vec.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
+        path: Some(path.to_path_buf()),
+        bytes: len.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    Ok(vec)
 }
 
 /// Writes `array` to a `.npy` file with ordinary writes: `np.save(path, array)`.
@@ -137,7 +160,15 @@ where
         && array.t().is_standard_layout()
         && is_fortran_only(Order::Fortran, array.shape());
     let header = NpyHeader::format(descr, fortran, array.shape());
-    let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    let (nbytes, _) = byte_extent::<A>(array.shape(), 0)?;
+    sys::check_file_size_limit(path, header.len() as u64 + nbytes as u64)?;
+    let (file, _) = sys::open_regular(
+        path,
+        OpenOptions::new().write(true).create(true).truncate(false),
+    )?;
+    // Every check has passed: only now is the old content given up.
+    file.set_len(0)
+        .map_err(|e| Error::io("truncate", path, e))?;
     let mut writer = BufWriter::new(file);
     let io = |e| Error::io("write .npy", path, e);
     writer.write_all(&header).map_err(io)?;

@@ -8,10 +8,11 @@ use ndarray::{ArrayBase, Data, Dimension};
 use crate::element::{type_name, DType, Element};
 use crate::error::{Error, Result};
 use crate::guard::{Memmap, MemmapMut};
-use crate::layout::{byte_extent, Order};
+use crate::layout::Order;
 use crate::mode::Mode;
 use crate::npy::header::{read_header, NpyHeader};
 use crate::options::{grow, MemmapOptions, Opened, Plan};
+use crate::sys;
 
 /// numpy writes `fortran_order: True` only for arrays that are Fortran- but
 /// not C-contiguous; shapes with at most one axis longer than 1, and empty
@@ -134,6 +135,7 @@ impl MemmapOptions {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
+        self.check_advice(Mode::CopyOnWrite)?;
         let (opened, plan) = self.open_npy_existing::<A, D>(path.as_ref(), Mode::CopyOnWrite)?;
         // SAFETY: forwarded to our caller; the file covers the data (checked).
         unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
@@ -144,6 +146,10 @@ impl MemmapOptions {
     /// `open_memmap(path, mode='w+', dtype=..., shape=...)`.
     ///
     /// The header is byte-identical to what `np.save` writes for the same array.
+    ///
+    /// An existing file is truncated only after every check has passed, as
+    /// for [`create`](MemmapOptions::create); a failure after that leaves
+    /// it empty (0 bytes), never a header without its data.
     ///
     /// # Safety
     /// See [the mapping contract](Memmap#safety).
@@ -165,20 +171,20 @@ impl MemmapOptions {
         let header = NpyHeader::format(descr_of::<A>()?, fortran, shape);
         let order = if fortran { Order::Fortran } else { Order::C };
         let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
+        sys::check_file_size_limit(path, plan.end)?;
         let opened = Opened::open(path, Mode::Create, self)?;
+        // Every check has passed: only now is the old content given up.
         let mut file = &opened.file;
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(&header))
-            .map_err(|e| Error::io("write .npy header", path, e))?;
-        grow(
-            file,
-            path,
-            plan.offset,
-            plan.offset,
-            plan.end,
-            self.preallocate,
-        )?;
+            .map_err(|e| {
+                let _ = file.set_len(0);
+                Error::io("write .npy header", path, e)
+            })?;
+        // On failure `grow` puts the file back to 0 bytes, not to a header
+        // that promises data the file lacks.
+        grow(file, path, 0, plan.offset, plan.end, self.preallocate)?;
         // SAFETY: forwarded to our caller; the file was just sized to cover the data.
         unsafe { self.map_writable(opened, plan, Mode::Create) }
     }
@@ -245,9 +251,4 @@ impl MemmapOptions {
         }
         Ok((opened, plan))
     }
-}
-
-/// The byte length of the data a header describes for elements of `A`.
-pub(crate) fn data_len<A>(header: &NpyHeader) -> Result<usize> {
-    Ok(byte_extent::<A>(&header.shape, header.data_offset)?.0)
 }
