@@ -203,3 +203,180 @@ proptest! {
         prop_assert_eq!(&bytes[data_start..], &expected[..]);
     }
 }
+
+/// Every entry point that opens a file by path, for the refusal property.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    Open,
+    OpenMut,
+    OpenCopy,
+    Create,
+    OpenNpy,
+    OpenNpyMut,
+    OpenNpyCopy,
+    CreateNpy,
+    ReadNpy,
+    ReadNpyHeader,
+}
+
+const ENTRIES: [Entry; 10] = [
+    Entry::Open,
+    Entry::OpenMut,
+    Entry::OpenCopy,
+    Entry::Create,
+    Entry::OpenNpy,
+    Entry::OpenNpyMut,
+    Entry::OpenNpyCopy,
+    Entry::CreateNpy,
+    Entry::ReadNpy,
+    Entry::ReadNpyHeader,
+];
+
+fn attempt<A: ndarray_memmap::Element>(
+    entry: Entry,
+    options: &MemmapOptions,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    use ndarray::IxDyn;
+    unsafe {
+        match entry {
+            Entry::Open => options.open::<A, IxDyn>(path).map(drop),
+            Entry::OpenMut => options.open_mut::<A, IxDyn>(path).map(drop),
+            Entry::OpenCopy => options.open_copy::<A, IxDyn>(path).map(drop),
+            Entry::Create => options.create::<A, IxDyn>(path).map(drop),
+            Entry::OpenNpy => options.open_npy::<A, IxDyn>(path).map(drop),
+            Entry::OpenNpyMut => options.open_npy_mut::<A, IxDyn>(path).map(drop),
+            Entry::OpenNpyCopy => options.open_npy_copy::<A, IxDyn>(path).map(drop),
+            Entry::CreateNpy => options.create_npy::<A, IxDyn>(path).map(drop),
+            Entry::ReadNpy => ndarray_memmap::read_npy::<A, IxDyn>(path).map(drop),
+            Entry::ReadNpyHeader => ndarray_memmap::read_npy_header(path).map(drop),
+        }
+    }
+}
+
+/// Axis lengths: small ones, zero, and the huge ones that overflow or that
+/// only an empty array may have.
+fn axis() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        4 => 0usize..5,
+        1 => 5usize..300,
+        1 => Just(1 << 40),
+        1 => Just(1 << 62),
+        1 => Just(isize::MAX as usize),
+        1 => Just(usize::MAX),
+    ]
+}
+
+fn offset() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        4 => 0u64..300,
+        1 => Just(1 << 40),
+        1 => Just(i64::MAX as u64),
+        1 => Just(i64::MAX as u64 + 1),
+        1 => Just(u64::MAX),
+    ]
+}
+
+/// A file: random bytes, or a `.npy` header for a random shape followed by
+/// a random amount of data.
+fn file_contents() -> impl Strategy<Value = Vec<u8>> {
+    let descr = prop::sample::select(vec!["|u1", "<f8", "|b1", ">f8", "<i4"]);
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..300),
+        (
+            descr,
+            any::<bool>(),
+            prop::collection::vec(axis(), 0..4),
+            prop::collection::vec(0u8..3, 0..400)
+        )
+            .prop_map(|(descr, fortran, shape, data)| {
+                let mut bytes = NpyHeader::format(descr, fortran, &shape);
+                bytes.extend(data);
+                bytes
+            }),
+    ]
+}
+
+/// The property: a refused open leaves the file's length and bytes as they
+/// were, whatever the shape, offset, order, element type and entry point.
+#[test]
+fn a_refused_open_never_changes_the_file() {
+    const TEST: &str = "a_refused_open_never_changes_the_file";
+    if common::child_role().is_none() {
+        // Under a 16 MiB file-size limit every valid but huge shape is
+        // refused before the file is touched, so no case fills the disk,
+        // and a check that let one through would kill the child (SIGXFSZ).
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -f 16384 && exec \"$0\" \"$@\"")
+            .arg(std::env::current_exe().unwrap())
+            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .env(common::CHILD_ROLE, "refusals")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{:?}\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return;
+    }
+    let dir = common::tempdir();
+    let path = dir.path().join("target.bin");
+    let strategy = (
+        file_contents(),
+        prop::collection::vec(axis(), 0..4),
+        offset(),
+        any::<bool>(),
+        any::<bool>(),
+        0usize..3,
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(cases() * 2)
+    });
+    let (refused, accepted) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    runner
+        .run(
+            &strategy,
+            |(contents, shape, offset, fortran, preallocate, element)| {
+                let mut options = MemmapOptions::new();
+                options
+                    .shape(ndarray::IxDyn(&shape))
+                    .offset(offset)
+                    .order(if fortran { Order::Fortran } else { Order::C })
+                    .preallocate(preallocate);
+                for entry in ENTRIES {
+                    std::fs::write(&path, &contents).unwrap();
+                    let before = std::fs::read(&path).unwrap();
+                    let outcome = match element {
+                        0 => attempt::<u8>(entry, &options, &path),
+                        1 => attempt::<f64>(entry, &options, &path),
+                        _ => attempt::<bool>(entry, &options, &path),
+                    };
+                    match outcome {
+                        Ok(()) => accepted.set(accepted.get() + 1),
+                        Err(err) => {
+                            refused.set(refused.get() + 1);
+                            let after = std::fs::read(&path).unwrap();
+                            prop_assert!(
+                                after == before,
+                                "{:?} refused with {} but changed the file from {} to {} bytes",
+                                entry,
+                                err,
+                                before.len(),
+                                after.len()
+                            );
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+    // Both outcomes must be common, or the property was tested on one side only.
+    println!("refused {}, accepted {}", refused.get(), accepted.get());
+    assert!(refused.get() > 100 && accepted.get() > 100);
+}
