@@ -491,3 +491,102 @@ macro_rules! advisable {
 
 #[cfg(unix)]
 advisable!(Mmap, MmapMut);
+
+/// The view construction, checked also under Miri (`.ci/miri`): memmap2's
+/// anonymous maps are the one kind of mapping Miri can make, and a
+/// copy-on-write `WriteMapping` never calls `msync`, which Miri cannot run.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Ix1, Ix2, ShapeBuilder};
+
+    fn anon(len: usize, fill: impl Fn(usize) -> u8) -> MmapMut {
+        let mut map = MmapMut::map_anon(len).expect("anonymous map");
+        for (i, byte) in map.iter_mut().enumerate() {
+            *byte = fill(i);
+        }
+        map
+    }
+
+    fn mapping<A: Element, D: Dimension>(
+        map: MmapMut,
+        start: usize,
+        shape: impl Into<StrideShape<D>>,
+    ) -> Result<WriteMapping<A, D>> {
+        WriteMapping::from_mmap_range(map, start, shape.into(), Sharing::CopyOnWrite, None, 0)
+    }
+
+    #[test]
+    fn a_view_exists_exactly_when_it_lies_inside_the_mapping() {
+        for start in [0usize, 8, 56, 64, 72, 4096 * 1024, usize::MAX & !7] {
+            for len in [0usize, 1, 7, 8] {
+                let fits = start <= 64 && start + len * 8 <= 64;
+                match mapping::<u64, Ix1>(anon(64, |_| 0), start, len) {
+                    Ok(view) => {
+                        assert!(fits, "start {start}, len {len}");
+                        assert_eq!(view.view().len(), len);
+                        assert_eq!(view.in_mapping(0..len * 8), start..start + len * 8);
+                    }
+                    Err(Error::InvalidShape { .. } | Error::SizeOverflow { .. }) => {
+                        assert!(!fits, "start {start}, len {len}")
+                    }
+                    Err(other) => panic!("start {start}, len {len}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn views_read_and_write_the_mapped_bytes_at_their_offset() {
+        let map = anon(64, |i| i as u8);
+        let mut mapping = mapping::<u32, Ix2>(map, 16, (2, 3)).unwrap();
+        let first = u32::from_ne_bytes([16, 17, 18, 19]);
+        assert_eq!(mapping.view()[[0, 0]], first);
+        mapping.view_mut()[[1, 2]] = 0xdead_beef;
+        assert_eq!(mapping.view()[[1, 2]], 0xdead_beef);
+        let expected: Vec<u32> = (0..6u8)
+            .map(|k| {
+                let b = 16 + 4 * k;
+                u32::from_ne_bytes([b, b + 1, b + 2, b + 3])
+            })
+            .take(5)
+            .chain([0xdead_beef])
+            .collect();
+        assert_eq!(
+            mapping.array_ref().iter().copied().collect::<Vec<_>>(),
+            expected
+        );
+    }
+
+    #[test]
+    fn fortran_strides_stay_inside_the_mapping() {
+        let map = anon(48, |i| i as u8);
+        let mut mapping = mapping::<u8, Ix2>(map, 40, (2, 4).f()).unwrap();
+        assert_eq!(mapping.view()[[1, 3]], 47);
+        assert_eq!(mapping.view()[[1, 0]], 41);
+        mapping.view_mut().column_mut(3).fill(9);
+        assert_eq!(mapping.view().iter().filter(|&&b| b == 9).count(), 2);
+    }
+
+    #[test]
+    fn bools_are_checked_and_misaligned_starts_refused() {
+        let mapped = mapping::<bool, Ix1>(anon(8, |i| (i == 5) as u8 * 2), 0, 8);
+        assert!(
+            matches!(mapped, Err(Error::InvalidValue { .. })),
+            "{:?}",
+            mapped.err()
+        );
+        let ok = mapping::<bool, Ix1>(anon(8, |i| (i % 2) as u8), 0, 8).unwrap();
+        assert_eq!(ok.view().iter().filter(|&&b| b).count(), 4);
+        let misaligned = mapping::<u64, Ix1>(anon(64, |_| 0), 4, 1);
+        assert!(matches!(misaligned, Err(Error::Misaligned { .. })));
+    }
+
+    #[test]
+    fn an_empty_view_needs_no_mapping() {
+        let empty = WriteMapping::<f64, Ix2>::empty((0, 3).into(), Sharing::Shared).unwrap();
+        assert_eq!(empty.view().shape(), [0, 3]);
+        let read = ReadMapping::<f64, Ix2>::empty((4, 0).into()).unwrap();
+        assert_eq!(read.view().shape(), [4, 0]);
+    }
+}

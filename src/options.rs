@@ -218,6 +218,7 @@ impl MemmapOptions {
     /// [`Error::ShapeRequired`] (no shape and more than one dimension),
     /// [`Error::OffsetPastEnd`] and [`Error::TrailingBytes`] (inference),
     /// [`Error::InvalidValue`] (a `bool` byte other than 0 or 1),
+    /// [`Error::NotAFile`] (a directory, FIFO, socket or device),
     /// [`Error::Locked`] and [`Error::AlreadyMapped`].
     #[allow(unsafe_code)]
     pub unsafe fn open<A: Element, D: Dimension>(
@@ -273,9 +274,11 @@ impl MemmapOptions {
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// As for [`open`](Self::open), except that a short file is extended, which
-    /// may fail with [`Error::Io`] (disk full, file-size limit); the file is
-    /// then left at its old length.
+    /// As for [`open`](Self::open), except that a short file is extended:
+    /// [`Error::FileSizeLimit`] if that would pass the process's file-size
+    /// limit (checked first), [`Error::Io`] if the disk is full. The file is
+    /// then left at its old length, as it is when the mapping is refused
+    /// after the extension.
     #[allow(unsafe_code)]
     pub unsafe fn open_mut<A: Element, D: Dimension>(
         &self,

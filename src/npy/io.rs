@@ -19,7 +19,8 @@ use crate::sys;
 /// element type at run time.
 ///
 /// # Errors
-/// [`Error::Io`] if the file cannot be read, [`Error::NpyHeader`] if the header
+/// [`Error::Io`] if the file cannot be read, [`Error::NotAFile`] for a
+/// directory, FIFO, socket or device, [`Error::NpyHeader`] if the header
 /// is damaged or longer than numpy's default cap of 10000 bytes.
 ///
 /// # Examples
@@ -44,7 +45,8 @@ pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
 ///
 /// # Errors
 /// As for [`open_npy`](crate::MemmapOptions::open_npy), less the mapping and
-/// alignment errors.
+/// alignment errors, plus [`Error::OutOfMemory`] (naming the bytes) when the
+/// array does not fit in memory: the process is never aborted.
 ///
 /// # Examples
 /// ```
@@ -135,7 +137,10 @@ fn try_with_capacity<T>(len: usize, path: &Path) -> Result<Vec<T>> {
 /// order, a Fortran-contiguous one in Fortran order, anything else as a C-order copy.
 ///
 /// # Errors
-/// [`Error::NoNpyDescr`] if `A` has no descr; [`Error::Io`] if the file cannot be written.
+/// [`Error::NoNpyDescr`] if `A` has no descr; [`Error::NotAFile`] for a
+/// directory, FIFO, socket or device and [`Error::FileSizeLimit`] over the
+/// process's file-size limit, both before the file is touched;
+/// [`Error::Io`] if the file cannot be written.
 ///
 /// # Examples
 /// ```
