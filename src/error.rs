@@ -237,6 +237,19 @@ pub enum Error {
         limit: u64,
     },
 
+    /// The file system does not have the disk space the array needs.
+    /// Checked before the file is changed, so the file keeps its length and
+    /// bytes.
+    #[error("{path} needs {needed} more bytes of disk space, but its file system has {available} available; free some space or use a smaller shape (preallocate(false) defers the failure to a SIGBUS on a later write)", path = .path.display())]
+    DiskFull {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the file would need beyond what it occupies (or frees).
+        needed: u64,
+        /// Bytes the file system has for this process.
+        available: u64,
+    },
+
     /// Memory for an array read into memory could not be allocated.
     #[error("reading {path} needs {bytes} bytes of memory, which could not be allocated; map the file instead (open_npy) or read it in parts", path = display_path(.path))]
     OutOfMemory {

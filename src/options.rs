@@ -342,8 +342,11 @@ impl MemmapOptions {
         let plan = Plan::<D>::new::<A>(shape, self.offset, self.order)?;
         sys::check_file_size_limit(path, plan.end)?;
         let opened = Opened::open(path, Mode::Create, self)?;
+        if self.preallocate {
+            sys::check_free_space(&opened.file, path, plan.end - self.offset, true)?;
+        }
         // Every check has passed (shape, size limit, file type, registry,
-        // lock): only now is the old content given up.
+        // lock, disk space): only now is the old content given up.
         opened
             .file
             .set_len(0)
@@ -651,6 +654,7 @@ pub(crate) fn grow(
     sys::check_file_size_limit(path, end)?;
     let result = if preallocate {
         let start = offset.max(old_len);
+        sys::check_free_space(file, path, end - start, false)?;
         sys::preallocate(file, start, end - start).and_then(|()| sys::extend(file, end))
     } else {
         sys::extend(file, end)

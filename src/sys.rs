@@ -111,6 +111,73 @@ pub(crate) fn check_file_size_limit(path: &Path, needed: u64) -> Result<()> {
     }
 }
 
+/// Bytes an unprivileged process may still allocate on the file system
+/// that holds `file` (`fstatvfs`: `f_bavail * f_frsize`), if known.
+#[cfg(unix)]
+#[allow(unsafe_code)] // one libc call; see the proof below
+pub(crate) fn free_space(file: &File) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `statvfs` is plain old data: all zeros is a valid value.
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fstatvfs` writes one `statvfs` through the pointer, which
+    // points to a live, writable, aligned `statvfs` on our stack; the
+    // descriptor is kept open by `file` for the duration of the call.
+    let rc = unsafe { libc::fstatvfs(file.as_raw_fd(), &mut stats) };
+    if rc != 0 {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between targets
+    (stats.f_bavail as u64).checked_mul(stats.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn free_space(_file: &File) -> Option<u64> {
+    None
+}
+
+/// Bytes of disk the file occupies now (freed when it is truncated).
+fn allocated(meta: &Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.blocks().saturating_mul(512)
+    }
+    #[cfg(not(unix))]
+    {
+        meta.len()
+    }
+}
+
+/// Refuses, before anything is changed, to give `file` `needed` more bytes
+/// of disk (after freeing what it occupies now, if `replacing`) when the
+/// file system does not have them: the common disk-full case becomes an
+/// error that leaves the file as it was. Block rounding and other writers
+/// can still make the allocation itself fail; callers handle that too.
+pub(crate) fn check_free_space(
+    file: &File,
+    path: &Path,
+    needed: u64,
+    replacing: bool,
+) -> Result<()> {
+    let Some(available) = free_space(file) else {
+        return Ok(());
+    };
+    let freed = if replacing {
+        file.metadata().map(|meta| allocated(&meta)).unwrap_or(0)
+    } else {
+        0
+    };
+    let needed = needed.saturating_sub(freed);
+    if needed > available {
+        return Err(Error::DiskFull {
+            path: path.to_path_buf(),
+            needed,
+            available,
+        });
+    }
+    Ok(())
+}
+
 /// Extends `file` to at least `start + len` bytes and reserves disk blocks
 /// for `[start, start + len)`, so a full disk or a file-size limit fails here
 /// rather than as SIGBUS on the first write through a mapping.

@@ -515,3 +515,103 @@ fn an_in_process_conflict_is_never_reported_as_another_processs_lock() {
     );
     assert!(writer_opens.load(Ordering::Relaxed) > 0);
 }
+
+// ---- a full disk: refused before the file changes, or the documented rest ----
+
+const TINY_FS: &str = "NDARRAY_MEMMAP_TINY_FS";
+
+#[test]
+fn a_full_disk_is_refused_before_the_file_changes() {
+    const TEST: &str = "a_full_disk_is_refused_before_the_file_changes";
+    if child_role().as_deref() != Some("tiny_fs") {
+        let dir = tempdir();
+        // A private mount namespace, so the 256 KiB tmpfs is seen by the
+        // child alone and disappears with it.
+        let output = std::process::Command::new("unshare")
+            .args(["--mount", "sh", "-c"])
+            .arg("mount -t tmpfs -o size=256k tmpfs \"$NDARRAY_MEMMAP_TINY_FS\" && exec \"$0\" \"$@\"")
+            .arg(std::env::current_exe().unwrap())
+            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ROLE, "tiny_fs")
+            .env(TINY_FS, dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() && stderr.contains("mount") && !stderr.contains("panicked") {
+            eprintln!("skipped: cannot mount a private tmpfs here (needs root): {stderr}");
+            return;
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("tiny fs: every case checked"), "{stdout}");
+        return;
+    }
+    let dir = std::path::PathBuf::from(std::env::var(TINY_FS).unwrap());
+    let path = dir.join("keep.bin");
+    std::fs::write(&path, vec![0xAB; 64 << 10]).unwrap();
+    let before = Snapshot::take(&path);
+    let big = 1 << 20;
+    let attempts = [
+        (
+            "create_raw",
+            unsafe { Array1::<u8>::create_raw(&path, big) }.map(drop),
+        ),
+        (
+            "create_npy",
+            unsafe { Array1::<u8>::create_npy(&path, big) }.map(drop),
+        ),
+        (
+            "open_raw_mut",
+            unsafe { Array1::<u8>::open_raw_mut(&path, big) }.map(drop),
+        ),
+        ("write_npy", write_npy(&path, &Array1::<u8>::zeros(big))),
+    ];
+    let mut available = 0;
+    for (call, outcome) in attempts {
+        match outcome {
+            Err(err @ Error::DiskFull { .. }) => {
+                let Error::DiskFull { available: a, .. } = err else {
+                    unreachable!()
+                };
+                available = a;
+                assert!(a < big as u64, "{call}: {a}");
+                assert!(err.to_string().contains("preallocate(false)"), "{err}");
+                println!("{call}: {err}");
+            }
+            other => panic!("{call}: expected DiskFull, got {other:?}"),
+        }
+        before.assert_unchanged();
+    }
+    // Sparse extension needs no space now, as in numpy.
+    let sparse = unsafe {
+        MemmapOptions::new()
+            .shape(big)
+            .preallocate(false)
+            .open_mut::<u8, Ix1>(&path)
+    };
+    assert_eq!(sparse.unwrap().len(), big);
+    std::fs::write(&path, vec![0xAB; 64 << 10]).unwrap();
+
+    // The one failure the check cannot foresee: exactly the free space, but
+    // starting one byte into a page, so the blocks span one page more. `w+`
+    // has given up the old content by then; the file is left empty, as
+    // documented, never with a partial array.
+    let fits_exactly = available as usize + (64 << 10);
+    let result = unsafe {
+        MemmapOptions::new()
+            .offset(1)
+            .shape(fits_exactly)
+            .create::<u8, Ix1>(&path)
+    };
+    match result {
+        Err(Error::Io {
+            operation, source, ..
+        }) => {
+            assert_eq!(operation, "extend file");
+            assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {source}");
+        }
+        other => panic!("expected ENOSPC from the allocation, got {other:?}"),
+    }
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    println!("tiny fs: every case checked ({available} bytes were free)");
+}

@@ -166,11 +166,13 @@ where
         && is_fortran_only(Order::Fortran, array.shape());
     let header = NpyHeader::format(descr, fortran, array.shape());
     let (nbytes, _) = byte_extent::<A>(array.shape(), 0)?;
-    sys::check_file_size_limit(path, header.len() as u64 + nbytes as u64)?;
+    let total = header.len() as u64 + nbytes as u64;
+    sys::check_file_size_limit(path, total)?;
     let (file, _) = sys::open_regular(
         path,
         OpenOptions::new().write(true).create(true).truncate(false),
     )?;
+    sys::check_free_space(&file, path, total, true)?;
     // Every check has passed: only now is the old content given up.
     file.set_len(0)
         .map_err(|e| Error::io("truncate", path, e))?;

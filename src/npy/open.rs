@@ -173,6 +173,9 @@ impl MemmapOptions {
         let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
         sys::check_file_size_limit(path, plan.end)?;
         let opened = Opened::open(path, Mode::Create, self)?;
+        if self.preallocate {
+            sys::check_free_space(&opened.file, path, plan.end, true)?;
+        }
         // Every check has passed: only now is the old content given up.
         let mut file = &opened.file;
         file.set_len(0)
