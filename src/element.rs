@@ -249,13 +249,30 @@ impl DType {
 impl std::str::FromStr for DType {
     type Err = Error;
 
-    /// Parses a descr the way numpy's readers accept it: an optional `<`,
-    /// `>`, `|` or `=` prefix, a kind letter and an item size. Single-byte
-    /// types normalise to `|` whatever their prefix, as numpy does.
+    /// Parses a dtype string as `np.dtype(...)` accepts it, for the types the
+    /// crate supports: a descr (an optional `<`, `>`, `|` or `=` prefix, a
+    /// kind letter and an item size: `'<f4'`, `'i8'`), a one-letter code
+    /// (`'d'`, `'b'` for int8, `'?'` for bool, `'B'`, `'h'`, `'F'`...,
+    /// prefix allowed) or a name (`'float32'`, `'uint8'`, `'complex128'`,
+    /// `'bool'`, `'int'`, `'double'`...). Single-byte types normalise to `|`
+    /// whatever their prefix, as numpy does.
+    ///
+    /// ```
+    /// use ndarray_memmap::DType;
+    /// for (spelling, descr) in [("float32", "<f4"), ("d", "<f8"), ("b", "|i1"), ("?", "|b1"),
+    ///                           (">H", ">u2"), ("complex", "<c16"), ("int", "<i8")] {
+    ///     assert_eq!(spelling.parse::<DType>()?.descr(), descr);
+    /// }
+    /// assert!("float16".parse::<DType>().is_err()); // valid numpy, not (yet) supported here
+    /// # Ok::<(), ndarray_memmap::Error>(())
+    /// ```
     fn from_str(descr: &str) -> Result<DType> {
         let unsupported = || Error::UnsupportedDtype {
             descr: descr.to_owned(),
         };
+        if let Some(dtype) = numpy_name(descr) {
+            return Ok(dtype);
+        }
         let (order, rest) = match descr.as_bytes().first() {
             Some(b'<') => (ByteOrder::Little, &descr[1..]),
             Some(b'>') => (ByteOrder::Big, &descr[1..]),
@@ -263,6 +280,9 @@ impl std::str::FromStr for DType {
             Some(b'=') => (ByteOrder::NATIVE, &descr[1..]),
             _ => (ByteOrder::NATIVE, descr),
         };
+        if let Some(dtype) = letter_code(rest, order) {
+            return Ok(dtype);
+        }
         let mut chars = rest.chars();
         let kind = match chars.next() {
             Some('b') => Kind::Bool,
@@ -286,16 +306,114 @@ impl std::str::FromStr for DType {
         if !supported {
             return Err(unsupported());
         }
-        let byte_order = if size == 1 {
-            ByteOrder::NotApplicable
-        } else {
-            order
+        let byte_order = match order {
+            _ if size == 1 => ByteOrder::NotApplicable,
+            // numpy reads `'|f4'` as native order.
+            ByteOrder::NotApplicable => ByteOrder::NATIVE,
+            order => order,
         };
         Ok(DType {
             kind,
             size,
             byte_order,
         })
+    }
+}
+
+/// A dtype in native byte order (single bytes: `|`).
+const fn native(kind: Kind, size: usize) -> DType {
+    DType {
+        kind,
+        size,
+        byte_order: if size == 1 {
+            ByteOrder::NotApplicable
+        } else {
+            ByteOrder::NATIVE
+        },
+    }
+}
+
+/// numpy's names for the supported types (`np.dtype('float32')`); numpy 2
+/// on a 64-bit Linux machine, where `long` and `intp` are 64 bits.
+fn numpy_name(name: &str) -> Option<DType> {
+    let (kind, size) = match name {
+        "bool" | "bool_" => (Kind::Bool, 1),
+        "int8" | "byte" => (Kind::Int, 1),
+        "int16" | "short" => (Kind::Int, 2),
+        "int32" | "intc" => (Kind::Int, 4),
+        "int64" | "int" | "int_" | "intp" | "long" | "longlong" => (Kind::Int, 8),
+        "uint8" | "ubyte" => (Kind::Uint, 1),
+        "uint16" | "ushort" => (Kind::Uint, 2),
+        "uint32" | "uintc" => (Kind::Uint, 4),
+        "uint64" | "uint" | "uintp" | "ulong" | "ulonglong" => (Kind::Uint, 8),
+        "float32" | "single" => (Kind::Float, 4),
+        "float64" | "float" | "double" => (Kind::Float, 8),
+        "complex64" | "csingle" => (Kind::Complex, 8),
+        "complex128" | "complex" | "cdouble" => (Kind::Complex, 16),
+        _ => return None,
+    };
+    Some(native(kind, size))
+}
+
+/// numpy's one-letter type codes for the supported types (`'d'`, `'b'` =
+/// int8, `'?'` = bool), in the byte order of the prefix, if any.
+fn letter_code(code: &str, order: ByteOrder) -> Option<DType> {
+    let (kind, size) = match code {
+        "?" => (Kind::Bool, 1),
+        "b" => (Kind::Int, 1),
+        "B" => (Kind::Uint, 1),
+        "h" => (Kind::Int, 2),
+        "H" => (Kind::Uint, 2),
+        "i" => (Kind::Int, 4),
+        "I" => (Kind::Uint, 4),
+        "l" | "q" | "p" | "n" => (Kind::Int, 8),
+        "L" | "Q" | "P" | "N" => (Kind::Uint, 8),
+        "f" => (Kind::Float, 4),
+        "d" => (Kind::Float, 8),
+        "F" => (Kind::Complex, 8),
+        "D" => (Kind::Complex, 16),
+        _ => return None,
+    };
+    let dtype = native(kind, size);
+    Some(match order {
+        ByteOrder::Little | ByteOrder::Big if size > 1 => DType {
+            byte_order: order,
+            ..dtype
+        },
+        _ => dtype,
+    })
+}
+
+impl DType {
+    /// Whether numpy's `np.can_cast(self, to, 'safe')` is true: every value
+    /// of `self` has a value of `to` (integers of 64 bits to `float64` and
+    /// `complex128` count as safe in numpy, though large ones round). Byte
+    /// order does not matter, as in numpy.
+    ///
+    /// ```
+    /// use ndarray_memmap::DType;
+    /// let dt = |s: &str| s.parse::<DType>().unwrap();
+    /// assert!(dt("u1").can_cast_safely(dt("i2")));
+    /// assert!(!dt("u8").can_cast_safely(dt("i8")));
+    /// assert!(dt("i8").can_cast_safely(dt("f8")));
+    /// assert!(!dt("f8").can_cast_safely(dt("f4")));
+    /// assert!(dt("?").can_cast_safely(dt("c8")) && !dt("u1").can_cast_safely(dt("?")));
+    /// ```
+    pub fn can_cast_safely(self, to: DType) -> bool {
+        use Kind::*;
+        let (from_size, to_size) = (self.size, to.size);
+        match (self.kind, to.kind) {
+            (Bool, _) => true,
+            (_, Bool) => false,
+            (Uint, Uint) | (Int, Int) | (Float, Float) | (Complex, Complex) => to_size >= from_size,
+            (Uint, Int) => to_size > from_size,
+            (Int, Uint) => false,
+            // float32 holds integers of up to 16 bits, float64 numpy calls safe for all.
+            (Int | Uint, Float) => to_size == 8 || from_size <= 2,
+            (Int | Uint, Complex) => to_size == 16 || from_size <= 2,
+            (Float, Complex) => to_size >= 2 * from_size,
+            (Float | Complex, Int | Uint) | (Complex, Float) => false,
+        }
     }
 }
 

@@ -171,7 +171,7 @@ pub enum Error {
     },
 
     /// The `.npy` file's dtype is not supported by this crate.
-    #[error("unsupported dtype {descr:?}: supported are bool '|b1', integers '|i1' '|u1' '<i2'..'<u8', floats '<f4' '<f8', complex '<c8' '<c16' (either byte order)")]
+    #[error("unsupported dtype {descr:?}: supported are bool '|b1', integers '|i1' '|u1' '<i2'..'<u8', floats '<f4' '<f8', complex '<c8' '<c16' (either byte order), and numpy's names and codes for them ('bool', 'int8'..'uint64', 'float32', 'float64', 'complex64', 'complex128', 'd', 'f', 'b', 'B', '?', ...)")]
     UnsupportedDtype {
         /// The descr string from the header.
         descr: String,
@@ -257,6 +257,30 @@ pub enum Error {
         path: Option<PathBuf>,
         /// The bytes requested.
         bytes: usize,
+    },
+
+    /// A run-time-typed open of a raw file (or a `.npy` creation) without a dtype.
+    #[error("a dtype is required to {reason}; give one with MemmapOptions::dtype(...)")]
+    DtypeRequired {
+        /// Why the dtype was needed.
+        reason: &'static str,
+    },
+
+    /// A write was asked of an array opened read-only (mode `'r'`).
+    #[error("{path} is mapped read-only (mode 'r'); open it with mode 'r+', 'c' or 'w+' to write", path = display_path(.path))]
+    ReadOnly {
+        /// The file.
+        path: Option<PathBuf>,
+    },
+
+    /// A conversion that numpy's `can_cast(from, to, 'safe')` refuses,
+    /// asked for without saying that loss is acceptable.
+    #[error("converting {from} to {to} may lose values (numpy's can_cast(..., 'safe') is False); use to_owned_as_lossy to convert anyway, as astype does")]
+    UnsafeCast {
+        /// The source dtype.
+        from: String,
+        /// The requested dtype.
+        to: String,
     },
 
     /// The element type has no numpy descr, so it cannot be stored in a `.npy` file.

@@ -246,6 +246,33 @@ impl<A: Element, D: Dimension> Memmap<A, D> {
 
     common_accessors!();
 
+    /// The same guard with another dimension type: a fixed rank `D2` that
+    /// matches the array's, or `IxDyn`. Nothing is copied or remapped.
+    ///
+    /// ```
+    /// use ndarray::{Ix2, IxDyn};
+    /// use ndarray_memmap::MemmapOptions;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.npy");
+    /// ndarray_memmap::write_npy(&path, &ndarray::Array2::<u8>::zeros((2, 3)))?;
+    /// // SAFETY: the file is private to this example.
+    /// let any_rank = unsafe { MemmapOptions::new().open_npy::<u8, IxDyn>(&path) }?;
+    /// let matrix = any_rank.into_dimensionality::<Ix2>()?;
+    /// assert_eq!(matrix.row(1).len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] naming both ranks; the guard is dropped.
+    pub fn into_dimensionality<D2: Dimension>(self) -> Result<Memmap<A, D2>> {
+        crate::layout::to_dim::<D2>(self.shape())?;
+        let Memmap { mapping, origin } = self;
+        Ok(Memmap {
+            mapping: mapping.into_dimensionality()?,
+            origin,
+        })
+    }
+
     /// Does nothing, successfully: a read-only map has nothing to write back.
     /// Here so that code written for numpy's `fp.flush()` works on any guard.
     pub fn flush(&self) -> Result<()> {
@@ -303,6 +330,27 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
     }
 
     common_accessors!();
+
+    /// The same guard with another dimension type (see
+    /// [`Memmap::into_dimensionality`]). Nothing is flushed, copied or remapped.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] naming both ranks; the guard is dropped
+    /// (and flushed, as on every drop).
+    pub fn into_dimensionality<D2: Dimension>(mut self) -> Result<MemmapMut<A, D2>> {
+        crate::layout::to_dim::<D2>(self.shape())?;
+        // Move the mapping and the file out, leaving an empty, detached
+        // guard behind, whose drop has nothing to flush or release.
+        let placeholder = self.mapping.placeholder()?;
+        let mapping = std::mem::replace(&mut self.mapping, placeholder);
+        let detached = Origin::detached(self.origin.offset, self.origin.mode, self.origin.order);
+        let origin = std::mem::replace(&mut self.origin, detached);
+        Ok(MemmapMut {
+            mapping: mapping.into_dimensionality()?,
+            origin,
+            flush_on_drop: self.flush_on_drop,
+        })
+    }
 
     /// A mutable view of the whole array, borrowed exclusively from the guard.
     pub fn view_mut(&mut self) -> ArrayViewMut<'_, A, D> {

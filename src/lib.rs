@@ -69,6 +69,7 @@
 //! The minimum supported Rust version is 1.89 (for `File::lock`).
 #![deny(unsafe_code, missing_docs)]
 
+mod any;
 mod element;
 mod error;
 mod ext;
@@ -80,8 +81,10 @@ mod npy;
 mod options;
 mod prefetch;
 mod registry;
+mod scalar;
 mod sys;
 
+pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut};
 pub use element::{ByteOrder, DType, Element, Kind};
 pub use error::{Error, Result};
 pub use ext::MemmapExt;
@@ -91,6 +94,7 @@ pub use map::Advice;
 pub use mode::Mode;
 pub use npy::{read_npy, read_npy_header, write_npy, NpyHeader, MAGIC};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
+pub use scalar::Scalar;
 
 /// Long-form documentation from the repository's `docs/` folder, rendered
 /// here so that every code block in it is compiled and run as a doctest.

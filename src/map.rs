@@ -384,6 +384,67 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
     }
 }
 
+impl<A: Element, D: Dimension> ReadMapping<A, D> {
+    /// The same mapping with the view's dimension type changed; the caller
+    /// has checked that the rank fits, so ndarray's conversion succeeds.
+    pub(crate) fn into_dimensionality<D2: Dimension>(self) -> Result<ReadMapping<A, D2>> {
+        let ReadMapping {
+            background,
+            view,
+            map,
+            start,
+        } = self;
+        let shape = view.shape().to_vec();
+        // Dropping `map` here on failure cannot free memory the view still
+        // names: the helper, if any, holds its own `Arc` of the mapping.
+        let view = view
+            .into_dimensionality::<D2>()
+            .map_err(|e| rank_error(shape, e))?;
+        Ok(ReadMapping {
+            background,
+            view,
+            map,
+            start,
+        })
+    }
+}
+
+impl<A: Element, D: Dimension> WriteMapping<A, D> {
+    /// As [`ReadMapping::into_dimensionality`].
+    pub(crate) fn into_dimensionality<D2: Dimension>(self) -> Result<WriteMapping<A, D2>> {
+        let WriteMapping {
+            background,
+            view,
+            map,
+            start,
+            sharing,
+        } = self;
+        let shape = view.shape().to_vec();
+        let view = view
+            .into_dimensionality::<D2>()
+            .map_err(|e| rank_error(shape, e))?;
+        Ok(WriteMapping {
+            background,
+            view,
+            map,
+            start,
+            sharing,
+        })
+    }
+
+    /// An empty placeholder of the same rank and sharing.
+    pub(crate) fn placeholder(&self) -> Result<Self> {
+        Self::empty(D::zeros(self.view.ndim()).into(), self.sharing)
+    }
+}
+
+fn rank_error(shape: Vec<usize>, err: ndarray::ShapeError) -> Error {
+    Error::InvalidShape {
+        shape,
+        reason: err.to_string(),
+    }
+}
+
 impl<A: 'static, D> WriteMapping<A, D> {
     /// Stops (and joins) the background helper, if any.
     pub(crate) fn stop_background(&mut self) {

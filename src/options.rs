@@ -114,6 +114,7 @@ pub struct MemmapOptions {
     pub(crate) preallocate: bool,
     pub(crate) advice: Option<Advice>,
     pub(crate) max_header_size: usize,
+    pub(crate) dtype: Option<crate::DType>,
 }
 
 impl Default for MemmapOptions {
@@ -128,6 +129,7 @@ impl Default for MemmapOptions {
             preallocate: true,
             advice: None,
             max_header_size: DEFAULT_MAX_HEADER_SIZE,
+            dtype: None,
         }
     }
 }

@@ -33,9 +33,13 @@ use crate::sys;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
-    let path = path.as_ref();
+    read_header_of(path.as_ref(), DEFAULT_MAX_HEADER_SIZE)
+}
+
+/// The header of the `.npy` file at `path`, at most `max_header_size` bytes long.
+pub(crate) fn read_header_of(path: &Path, max_header_size: usize) -> Result<NpyHeader> {
     let (file, _) = sys::open_regular(path, OpenOptions::new().read(true))?;
-    read_header(&mut BufReader::new(file), DEFAULT_MAX_HEADER_SIZE).map_err(|e| with_path(e, path))
+    read_header(&mut BufReader::new(file), max_header_size).map_err(|e| with_path(e, path))
 }
 
 /// Reads a whole `.npy` file into an owned array: `np.load(path)`.

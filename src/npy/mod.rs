@@ -6,4 +6,5 @@ mod io;
 mod open;
 
 pub use header::{NpyHeader, MAGIC};
+pub(crate) use io::read_header_of;
 pub use io::{read_npy, read_npy_header, write_npy};

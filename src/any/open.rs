@@ -1,0 +1,143 @@
+//! Opening files with a run-time element type and a run-time mode.
+
+use std::path::Path;
+
+use ndarray::IxDyn;
+
+use super::{with_element_type, AnyGuard};
+use crate::error::{Error, Result};
+use crate::mode::Mode;
+use crate::npy::read_header_of;
+use crate::options::MemmapOptions;
+use crate::scalar::Scalar;
+use crate::DType;
+
+impl MemmapOptions {
+    /// The element type for the run-time-typed opens: required by
+    /// [`open_any`](Self::open_any) (a raw file does not say) and by
+    /// [`open_npy_any`](Self::open_npy_any) in mode `w+`; the typed opens
+    /// ignore it.
+    ///
+    /// ```
+    /// use ndarray_memmap::{DType, MemmapOptions};
+    /// let options = MemmapOptions::new().dtype("float32".parse::<DType>()?).clone();
+    /// # drop(options);
+    /// # Ok::<(), ndarray_memmap::Error>(())
+    /// ```
+    pub fn dtype(&mut self, dtype: DType) -> &mut Self {
+        self.dtype = Some(dtype);
+        self
+    }
+
+    /// Opens a raw file in a mode chosen at run time, with the element type
+    /// given by [`dtype`](Self::dtype): `np.memmap(p, dtype=..., mode=m)`.
+    /// The guard is read-only exactly when the mode is `r`.
+    ///
+    /// ```
+    /// use ndarray_memmap::{AnyGuard, MemmapOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("raw.bin");
+    /// // np.memmap(path, dtype='uint16', mode='w+', shape=(2, 3))
+    /// // SAFETY: the file is private to this example.
+    /// let guard = unsafe {
+    ///     MemmapOptions::new().dtype("uint16".parse()?).shape((2, 3)).open_any(&path, "w+".parse()?)
+    /// }?;
+    /// assert!(matches!(guard, AnyGuard::Writable(_)));
+    /// assert_eq!((guard.shape(), guard.dtype().descr()), (&[2, 3][..], "<u2".to_owned()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Safety
+    /// See [the mapping contract](crate::Memmap#safety).
+    ///
+    /// # Errors
+    /// [`Error::DtypeRequired`] without a dtype, [`Error::ByteOrder`] for a
+    /// dtype in the other byte order (read such data with
+    /// [`read_npy_any`](crate::read_npy_any) or convert it), and the errors
+    /// of the typed open for the mode ([`open`](Self::open),
+    /// [`open_mut`](Self::open_mut), [`open_copy`](Self::open_copy),
+    /// [`create`](Self::create)).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_any(&self, path: impl AsRef<Path>, mode: Mode) -> Result<AnyGuard> {
+        let dtype = self.dtype.ok_or(Error::DtypeRequired {
+            reason: "open a raw file of run-time element type",
+        })?;
+        if !dtype.is_native() {
+            return Err(Error::ByteOrder {
+                found: dtype.descr(),
+            });
+        }
+        with_element_type!(dtype, T => {
+            // SAFETY: forwarded to our caller.
+            unsafe { self.open_as::<T>(path.as_ref(), mode, false) }
+        }, else Err(Error::UnsupportedDtype { descr: dtype.descr() }))
+    }
+
+    /// Opens a `.npy` file in a mode chosen at run time, with the element
+    /// type its header names: `np.load(p, mmap_mode=m)`. The guard is
+    /// read-only exactly when the mode is `r`. Mode `w+` creates the file,
+    /// with [`dtype`](Self::dtype), [`shape`](Self::shape) and
+    /// [`order`](Self::order), as `open_memmap(p, mode='w+', ...)` does.
+    ///
+    /// # Safety
+    /// See [the mapping contract](crate::Memmap#safety).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedDtype`] naming the descr for a dtype the crate
+    /// does not map (structured, strings, `float16`, objects);
+    /// [`Error::ByteOrder`] for data in the other byte order (read it with
+    /// [`read_npy_any`](crate::read_npy_any)); [`Error::DtypeRequired`] for
+    /// `w+` without a dtype; and the errors of the typed `.npy` opens.
+    ///
+    /// # Examples
+    /// See [`AnyGuard`] and [`AnyMemmap`](crate::AnyMemmap).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_npy_any(&self, path: impl AsRef<Path>, mode: Mode) -> Result<AnyGuard> {
+        let path = path.as_ref();
+        let dtype = match mode {
+            Mode::Create => self.dtype.ok_or(Error::DtypeRequired {
+                reason: "create a .npy file of run-time element type",
+            })?,
+            _ => read_header_of(path, self.max_header_size)?.dtype()?,
+        };
+        with_element_type!(dtype, T => {
+            // SAFETY: forwarded to our caller. The typed open reads the
+            // header again and checks it against `T`, so a file changed in
+            // between is an error, not a misread.
+            unsafe { self.open_as::<T>(path, mode, true) }
+        }, else Err(Error::UnsupportedDtype { descr: dtype.descr() }))
+    }
+
+    /// The typed open for `mode`, wrapped in the run-time enums.
+    ///
+    /// # Safety
+    /// See [the mapping contract](crate::Memmap#safety).
+    #[allow(unsafe_code)]
+    unsafe fn open_as<T: Scalar>(&self, path: &Path, mode: Mode, npy: bool) -> Result<AnyGuard> {
+        // SAFETY: forwarded to our caller.
+        unsafe {
+            Ok(match (mode, npy) {
+                (Mode::ReadOnly, false) => AnyGuard::ReadOnly(self.open::<T, IxDyn>(path)?.into()),
+                (Mode::ReadOnly, true) => {
+                    AnyGuard::ReadOnly(self.open_npy::<T, IxDyn>(path)?.into())
+                }
+                (Mode::ReadWrite, false) => {
+                    AnyGuard::Writable(self.open_mut::<T, IxDyn>(path)?.into())
+                }
+                (Mode::ReadWrite, true) => {
+                    AnyGuard::Writable(self.open_npy_mut::<T, IxDyn>(path)?.into())
+                }
+                (Mode::CopyOnWrite, false) => {
+                    AnyGuard::Writable(self.open_copy::<T, IxDyn>(path)?.into())
+                }
+                (Mode::CopyOnWrite, true) => {
+                    AnyGuard::Writable(self.open_npy_copy::<T, IxDyn>(path)?.into())
+                }
+                (Mode::Create, false) => AnyGuard::Writable(self.create::<T, IxDyn>(path)?.into()),
+                (Mode::Create, true) => {
+                    AnyGuard::Writable(self.create_npy::<T, IxDyn>(path)?.into())
+                }
+            })
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The crate's built-in numeric element types as one family: their dtypes,
+//! and conversions between any two of them (numpy's `astype`).
+//!
+//! Every conversion goes through a lossless intermediate [`Value`] (`i64`,
+//! `u64`, `f64` or `Complex<f64>` hold every value of their smaller kin
+//! exactly), then to the target with `num-traits`' `as` semantics, which are
+//! numpy's for the casts it calls unsafe: floats truncate toward zero and
+//! saturate, integers wrap, complex numbers keep their real part, and
+//! anything non-zero (NaN included) is `true`.
+
+use num_complex::Complex;
+use num_traits::AsPrimitive;
+
+use crate::element::{ByteOrder, DType, Element, Kind};
+
+/// A value of any supported type, widened without loss.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[doc(hidden)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Complex(Complex<f64>),
+}
+
+mod sealed {
+    pub trait Convert: Sized {
+        fn to_value(self) -> super::Value;
+        fn from_value(value: super::Value) -> Self;
+    }
+}
+
+/// The built-in numeric element types: `bool`, the fixed-size integers,
+/// `f32`, `f64`, `Complex<f32>` and `Complex<f64>`. Sealed: these are the
+/// types the run-time-typed path ([`AnyMemmap`](crate::AnyMemmap)) holds
+/// and converts between.
+///
+/// ```
+/// use ndarray_memmap::{DType, Scalar};
+/// assert_eq!(<u16 as Scalar>::DTYPE, "uint16".parse::<DType>()?);
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
+pub trait Scalar:
+    Element + Copy + PartialEq + std::fmt::Debug + sealed::Convert + crate::any::wrap::Wrap
+{
+    /// This type's dtype, in native byte order.
+    const DTYPE: DType;
+}
+
+/// Converts `value` to `T`, numpy's `astype` for one element.
+pub(crate) fn cast<S: Scalar, T: Scalar>(value: S) -> T {
+    T::from_value(value.to_value())
+}
+
+const fn dtype(kind: Kind, size: usize) -> DType {
+    DType {
+        kind,
+        size,
+        byte_order: if size == 1 {
+            ByteOrder::NotApplicable
+        } else {
+            ByteOrder::NATIVE
+        },
+    }
+}
+
+/// Real targets: from every source through `as`.
+macro_rules! real_scalar {
+    ($($ty:ty => $kind:ident),* $(,)?) => {$(
+        impl sealed::Convert for $ty {
+            fn to_value(self) -> Value {
+                Value::$kind(self.into())
+            }
+
+            fn from_value(value: Value) -> Self {
+                match value {
+                    Value::Bool(b) => u8::from(b).as_(),
+                    Value::Int(i) => i.as_(),
+                    Value::Uint(u) => u.as_(),
+                    Value::Float(f) => f.as_(),
+                    Value::Complex(c) => c.re.as_(),
+                }
+            }
+        }
+
+        impl Scalar for $ty {
+            const DTYPE: DType = dtype(Kind::$kind, std::mem::size_of::<$ty>());
+        }
+    )*};
+}
+
+real_scalar! {
+    i8 => Int, i16 => Int, i32 => Int, i64 => Int,
+    u8 => Uint, u16 => Uint, u32 => Uint, u64 => Uint,
+    f32 => Float, f64 => Float,
+}
+
+impl sealed::Convert for bool {
+    fn to_value(self) -> Value {
+        Value::Bool(self)
+    }
+
+    fn from_value(value: Value) -> Self {
+        match value {
+            Value::Bool(b) => b,
+            Value::Int(i) => i != 0,
+            Value::Uint(u) => u != 0,
+            // NaN is non-zero, so true, as in numpy.
+            Value::Float(f) => f != 0.0,
+            Value::Complex(c) => c.re != 0.0 || c.im != 0.0,
+        }
+    }
+}
+
+impl Scalar for bool {
+    const DTYPE: DType = dtype(Kind::Bool, 1);
+}
+
+macro_rules! complex_scalar {
+    ($($part:ty),*) => {$(
+        impl sealed::Convert for Complex<$part> {
+            fn to_value(self) -> Value {
+                Value::Complex(Complex::new(self.re.into(), self.im.into()))
+            }
+
+            fn from_value(value: Value) -> Self {
+                let real: $part = sealed::Convert::from_value(value);
+                match value {
+                    Value::Complex(c) => Complex::new(c.re.as_(), c.im.as_()),
+                    _ => Complex::new(real, 0.0),
+                }
+            }
+        }
+
+        impl Scalar for Complex<$part> {
+            const DTYPE: DType = dtype(Kind::Complex, std::mem::size_of::<Complex<$part>>());
+        }
+    )*};
+}
+
+complex_scalar!(f32, f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dtype_matches_the_descr() {
+        fn check<T: Scalar>() {
+            assert_eq!(T::DTYPE.descr(), T::NPY_DESCR.unwrap());
+        }
+        check::<bool>();
+        check::<i8>();
+        check::<u64>();
+        check::<f32>();
+        check::<Complex<f64>>();
+    }
+
+    #[test]
+    fn casts_follow_numpy_astype() {
+        assert_eq!(cast::<i64, f64>(-3), -3.0);
+        assert_eq!(cast::<f64, i32>(-2.9), -2);
+        assert_eq!(cast::<u16, u8>(300), 44); // wraps
+        assert_eq!(cast::<i8, u8>(-1), 255);
+        assert!(cast::<f32, bool>(f32::NAN));
+        assert!(!cast::<i32, bool>(0));
+        assert_eq!(cast::<bool, f32>(true), 1.0);
+        assert_eq!(cast::<Complex<f64>, f32>(Complex::new(1.5, 2.0)), 1.5);
+        assert_eq!(cast::<u8, Complex<f32>>(7), Complex::new(7.0, 0.0));
+        assert_eq!(
+            cast::<Complex<f32>, Complex<f64>>(Complex::new(0.5, -0.25)),
+            Complex::new(0.5, -0.25)
+        );
+        assert_eq!(cast::<u64, u64>(u64::MAX), u64::MAX);
+        assert_eq!(cast::<i64, i64>(i64::MIN), i64::MIN);
+    }
+}
