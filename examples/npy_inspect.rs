@@ -5,37 +5,45 @@
 //! cargo run --example npy_inspect -- FILE.npy [COUNT]
 //! ```
 
-use std::fmt::Debug;
 use std::path::Path;
 use std::process::ExitCode;
 
-use ndarray::IxDyn;
-use ndarray_memmap::{read_npy, read_npy_header, DType, Element, Kind, MemmapOptions};
-use num_complex::Complex;
+use ndarray::ArrayViewD;
+use ndarray_memmap::{
+    read_npy_any, read_npy_header, AnyGuard, MemmapOptions, Mode, Scalar, ViewVisitor,
+};
+
+/// The first `count` values, whatever the element type.
+struct First(usize);
+
+impl ViewVisitor for First {
+    type Output = (Vec<String>, usize);
+
+    fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> (Vec<String>, usize) {
+        (
+            view.iter().take(self.0).map(A::to_string).collect(),
+            view.len(),
+        )
+    }
+}
 
 /// Prints the first `count` values: mapped when the byte order is native,
 /// otherwise read into memory with the bytes swapped.
-fn show<A: Element + Debug>(
-    path: &Path,
-    count: usize,
-    native: bool,
-) -> Result<(), ndarray_memmap::Error> {
-    let (first, total): (Vec<A>, usize) = if native {
-        // SAFETY: inspection is read-only and short; the shared advisory lock
-        // keeps cooperating writers out while we look.
-        let data = unsafe { MemmapOptions::new().open_npy::<A, IxDyn>(path) }?;
-        (data.iter().take(count).copied().collect(), data.len())
-    } else {
-        let data = read_npy::<A, IxDyn>(path)?;
-        (data.iter().take(count).copied().collect(), data.len())
-    };
+fn show(path: &Path, count: usize) -> Result<(), ndarray_memmap::Error> {
+    // SAFETY: inspection is read-only and short; the shared advisory lock
+    // keeps cooperating writers out while we look.
+    let ((first, total), how) =
+        match unsafe { MemmapOptions::new().open_npy_any(path, Mode::ReadOnly) } {
+            Ok(AnyGuard::ReadOnly(data)) => (data.visit(First(count)), ""),
+            Ok(AnyGuard::Writable(_)) => unreachable!("mode 'r' gives a read-only guard"),
+            Err(ndarray_memmap::Error::ByteOrder { .. }) => (
+                read_npy_any(path)?.visit(First(count)),
+                " (read with bytes swapped)",
+            ),
+            Err(other) => return Err(other),
+        };
     let more = if total > count { " ..." } else { "" };
-    let how = if native {
-        ""
-    } else {
-        " (read with bytes swapped)"
-    };
-    println!("values    {first:?}{more}{how}");
+    println!("values    [{}]{more}{how}", first.join(", "));
     Ok(())
 }
 
@@ -64,26 +72,7 @@ fn inspect(path: &Path, count: usize) -> Result<(), ndarray_memmap::Error> {
             file_len.len()
         ),
     }
-    let dtype: DType = header.dtype()?;
-    let native = dtype.is_native();
-    match (dtype.kind, dtype.size) {
-        (Kind::Bool, 1) => show::<bool>(path, count, native),
-        (Kind::Int, 1) => show::<i8>(path, count, native),
-        (Kind::Int, 2) => show::<i16>(path, count, native),
-        (Kind::Int, 4) => show::<i32>(path, count, native),
-        (Kind::Int, 8) => show::<i64>(path, count, native),
-        (Kind::Uint, 1) => show::<u8>(path, count, native),
-        (Kind::Uint, 2) => show::<u16>(path, count, native),
-        (Kind::Uint, 4) => show::<u32>(path, count, native),
-        (Kind::Uint, 8) => show::<u64>(path, count, native),
-        (Kind::Float, 4) => show::<f32>(path, count, native),
-        (Kind::Float, 8) => show::<f64>(path, count, native),
-        (Kind::Complex, 8) => show::<Complex<f32>>(path, count, native),
-        (Kind::Complex, 16) => show::<Complex<f64>>(path, count, native),
-        _ => Err(ndarray_memmap::Error::UnsupportedDtype {
-            descr: header.descr,
-        }),
-    }
+    show(path, count)
 }
 
 fn main() -> ExitCode {

@@ -84,7 +84,7 @@ mod registry;
 mod scalar;
 mod sys;
 
-pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut};
+pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut, ViewVisitor};
 pub use element::{ByteOrder, DType, Element, Kind};
 pub use error::{Error, Result};
 pub use ext::MemmapExt;
@@ -94,7 +94,7 @@ pub use map::Advice;
 pub use mode::Mode;
 pub use npy::{read_npy, read_npy_header, write_npy, NpyHeader, MAGIC};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
-pub use scalar::Scalar;
+pub use scalar::{Scalar, Value};
 
 /// Long-form documentation from the repository's `docs/` folder, rendered
 /// here so that every code block in it is compiled and run as a doctest.

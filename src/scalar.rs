@@ -13,20 +13,31 @@ use num_traits::AsPrimitive;
 
 use crate::element::{ByteOrder, DType, Element, Kind};
 
-/// A value of any supported type, widened without loss.
+/// A value of any [`Scalar`] type, widened without loss: what code that
+/// does not know the element type can compute with.
+///
+/// ```
+/// use ndarray_memmap::{Scalar, Value};
+/// assert_eq!(7u16.to_value(), Value::Uint(7));
+/// assert_eq!((-2i8).to_value(), Value::Int(-2));
+/// assert_eq!(0.5f32.to_value(), Value::Float(0.5));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[doc(hidden)]
 pub enum Value {
+    /// From `bool`.
     Bool(bool),
+    /// From a signed integer.
     Int(i64),
+    /// From an unsigned integer.
     Uint(u64),
+    /// From `f32` or `f64`.
     Float(f64),
+    /// From `Complex<f32>` or `Complex<f64>`.
     Complex(Complex<f64>),
 }
 
 mod sealed {
     pub trait Convert: Sized {
-        fn to_value(self) -> super::Value;
         fn from_value(value: super::Value) -> Self;
     }
 }
@@ -42,15 +53,24 @@ mod sealed {
 /// # Ok::<(), ndarray_memmap::Error>(())
 /// ```
 pub trait Scalar:
-    Element + Copy + PartialEq + std::fmt::Debug + sealed::Convert + crate::any::wrap::Wrap
+    Element
+    + Copy
+    + PartialEq
+    + std::fmt::Debug
+    + std::fmt::Display
+    + sealed::Convert
+    + crate::any::wrap::Wrap
 {
     /// This type's dtype, in native byte order.
     const DTYPE: DType;
+
+    /// The value, widened without loss.
+    fn to_value(self) -> Value;
 }
 
 /// Converts `value` to `T`, numpy's `astype` for one element.
 pub(crate) fn cast<S: Scalar, T: Scalar>(value: S) -> T {
-    T::from_value(value.to_value())
+    sealed::Convert::from_value(value.to_value())
 }
 
 const fn dtype(kind: Kind, size: usize) -> DType {
@@ -69,10 +89,6 @@ const fn dtype(kind: Kind, size: usize) -> DType {
 macro_rules! real_scalar {
     ($($ty:ty => $kind:ident),* $(,)?) => {$(
         impl sealed::Convert for $ty {
-            fn to_value(self) -> Value {
-                Value::$kind(self.into())
-            }
-
             fn from_value(value: Value) -> Self {
                 match value {
                     Value::Bool(b) => u8::from(b).as_(),
@@ -86,6 +102,10 @@ macro_rules! real_scalar {
 
         impl Scalar for $ty {
             const DTYPE: DType = dtype(Kind::$kind, std::mem::size_of::<$ty>());
+
+            fn to_value(self) -> Value {
+                Value::$kind(self.into())
+            }
         }
     )*};
 }
@@ -97,10 +117,6 @@ real_scalar! {
 }
 
 impl sealed::Convert for bool {
-    fn to_value(self) -> Value {
-        Value::Bool(self)
-    }
-
     fn from_value(value: Value) -> Self {
         match value {
             Value::Bool(b) => b,
@@ -115,15 +131,15 @@ impl sealed::Convert for bool {
 
 impl Scalar for bool {
     const DTYPE: DType = dtype(Kind::Bool, 1);
+
+    fn to_value(self) -> Value {
+        Value::Bool(self)
+    }
 }
 
 macro_rules! complex_scalar {
     ($($part:ty),*) => {$(
         impl sealed::Convert for Complex<$part> {
-            fn to_value(self) -> Value {
-                Value::Complex(Complex::new(self.re.into(), self.im.into()))
-            }
-
             fn from_value(value: Value) -> Self {
                 let real: $part = sealed::Convert::from_value(value);
                 match value {
@@ -135,6 +151,10 @@ macro_rules! complex_scalar {
 
         impl Scalar for Complex<$part> {
             const DTYPE: DType = dtype(Kind::Complex, std::mem::size_of::<Complex<$part>>());
+
+            fn to_value(self) -> Value {
+                Value::Complex(Complex::new(self.re.into(), self.im.into()))
+            }
         }
     )*};
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayD, Dimension, IxDyn};
 
-use super::{any_enum, check_safe_cast, convert, dispatch, dtype_mismatch, with_element_type};
+use super::{
+    any_enum, check_safe_cast, convert, dispatch, dtype_mismatch, with_element_type, ViewVisitor,
+};
 use crate::error::{Error, Result};
 use crate::npy::{read_npy, read_npy_header, write_npy};
 use crate::scalar::Scalar;
@@ -89,6 +91,36 @@ impl AnyArray {
     /// [`Error::OutOfMemory`] if the copy does not fit.
     pub fn to_owned_as_lossy<T: Scalar>(&self) -> Result<ArrayD<T>> {
         dispatch!(self, AnyArray, a => convert(a.view()))
+    }
+
+    /// Runs `visitor` on the typed view (see [`ViewVisitor`]).
+    pub fn visit<V: ViewVisitor>(&self, visitor: V) -> V::Output {
+        dispatch!(self, AnyArray, a => visitor.visit(a.view()))
+    }
+
+    /// A converted copy of run-time element type `dtype` (its byte order
+    /// aside): numpy's `astype(dtype)`. Only where `can_cast(..., 'safe')`
+    /// allows it, unless `lossy`.
+    ///
+    /// ```
+    /// let a = ndarray_memmap::AnyArray::from(ndarray::arr1(&[1.5f64, -2.5]).into_dyn());
+    /// let ints = a.to_dtype("i2".parse()?, true)?;
+    /// assert_eq!(ints, ndarray_memmap::AnyArray::from(ndarray::arr1(&[1i16, -2]).into_dyn()));
+    /// assert!(a.to_dtype("i2".parse()?, false).is_err());
+    /// # Ok::<(), ndarray_memmap::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnsafeCast`] for an unsafe conversion without `lossy`;
+    /// [`Error::OutOfMemory`].
+    pub fn to_dtype(&self, dtype: DType, lossy: bool) -> Result<AnyArray> {
+        with_element_type!(dtype, T => {
+            if lossy {
+                self.to_owned_as_lossy::<T>().map(AnyArray::from)
+            } else {
+                self.to_owned_as::<T>().map(AnyArray::from)
+            }
+        }, else Err(Error::UnsupportedDtype { descr: dtype.descr() }))
     }
 
     /// The typed array of a chosen rank (`IxDyn` for any), without a copy.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ndarray::{ArrayD, Dimension, IxDyn};
 
-use super::{any_enum, check_safe_cast, convert, dispatch, dtype_mismatch};
+use super::{any_enum, check_safe_cast, convert, dispatch, dtype_mismatch, ViewVisitor};
 use crate::error::{Error, Result};
 use crate::guard::{Memmap, MemmapMut};
 use crate::layout::Order;
@@ -122,6 +122,11 @@ macro_rules! untyped_accessors {
         /// Bytes of element data.
         pub fn nbytes(&self) -> usize {
             dispatch!(self, $name, g => g.nbytes())
+        }
+
+        /// Runs `visitor` on the typed view (see [`ViewVisitor`]).
+        pub fn visit<V: ViewVisitor>(&self, visitor: V) -> V::Output {
+            dispatch!(self, $name, g => visitor.visit(g.view()))
         }
 
         /// A converted copy, numpy's `astype(T)`, for conversions numpy's
@@ -335,6 +340,11 @@ impl AnyGuard {
                 path: g.path().map(Path::to_path_buf),
             }),
         }
+    }
+
+    /// Runs `visitor` on the typed view (see [`ViewVisitor`]).
+    pub fn visit<V: ViewVisitor>(&self, visitor: V) -> V::Output {
+        either!(self, g => g.visit(visitor))
     }
 
     /// A converted copy for safe conversions (see [`AnyMemmap::to_owned_as`]).

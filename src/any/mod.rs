@@ -10,6 +10,37 @@ mod open;
 pub use array::{read_npy_any, AnyArray};
 pub use guard::{AnyGuard, AnyMemmap, AnyMemmapMut};
 
+/// Code generic over the element type, run on an array whose type is known
+/// only at run time: the enum dispatches once and calls
+/// [`visit`](ViewVisitor::visit) with the typed view.
+///
+/// ```
+/// use ndarray::ArrayViewD;
+/// use ndarray_memmap::{read_npy_any, Scalar, ViewVisitor};
+///
+/// /// The first element, printed whatever its type.
+/// struct First;
+/// impl ViewVisitor for First {
+///     type Output = Option<String>;
+///     fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> Option<String> {
+///         view.iter().next().map(|x| x.to_string())
+///     }
+/// }
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.npy");
+/// ndarray_memmap::write_npy(&path, &ndarray::array![2.5f32, 1.0])?;
+/// assert_eq!(read_npy_any(&path)?.visit(First).as_deref(), Some("2.5"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait ViewVisitor {
+    /// What the visit returns.
+    type Output;
+
+    /// Runs on the typed view.
+    fn visit<A: crate::Scalar>(self, view: ndarray::ArrayViewD<'_, A>) -> Self::Output;
+}
+
 /// Declares an enum with one variant per supported element type, each
 /// holding `$holder<element, IxDyn>`.
 macro_rules! any_enum {

@@ -1,0 +1,252 @@
+//! `npy convert IN OUT --dtype DTYPE [--order C|F] [--byteorder native|little|big] [--lossy]`:
+//! numpy's `np.save(OUT, np.load(IN).astype(DTYPE, order=...))`, streamed
+//! block by block. Conversions that numpy's `can_cast(..., 'safe')`
+//! refuses need `--lossy`. OUT is written beside itself and renamed into
+//! place at the end, so a failure or a crash never leaves half a file.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::ArrayViewD;
+use ndarray_memmap::{AnyArray, ByteOrder, DType, Error, NpyHeader, Order, Scalar, ViewVisitor};
+
+use crate::blocks::{for_each_block, in_order};
+use crate::progress::Progress;
+use crate::source::Source;
+use crate::Failure;
+
+pub struct Options {
+    input: String,
+    output: String,
+    dtype: DType,
+    order: Option<Order>,
+    byte_order: ByteOrder,
+    lossy: bool,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Options, String> {
+        let mut files = Vec::new();
+        let (mut dtype, mut order, mut byte_order, mut lossy) =
+            (None, None, ByteOrder::NATIVE, false);
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value =
+                |name: &str| args.next().cloned().ok_or(format!("{name} needs a value"));
+            match arg.as_str() {
+                "--dtype" => {
+                    dtype = Some(
+                        value("--dtype")?
+                            .parse::<DType>()
+                            .map_err(|e| e.to_string())?,
+                    )
+                }
+                "--order" => {
+                    order = Some(
+                        value("--order")?
+                            .parse::<Order>()
+                            .map_err(|e| e.to_string())?,
+                    )
+                }
+                "--byteorder" => {
+                    byte_order = match value("--byteorder")?.as_str() {
+                        "native" | "=" => ByteOrder::NATIVE,
+                        "little" | "<" => ByteOrder::Little,
+                        "big" | ">" => ByteOrder::Big,
+                        other => {
+                            return Err(format!(
+                                "--byteorder must be native, little or big (got {other:?})"
+                            ))
+                        }
+                    }
+                }
+                "--lossy" => lossy = true,
+                flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+                file => files.push(file.to_owned()),
+            }
+        }
+        let [input, output] =
+            <[String; 2]>::try_from(files).map_err(|_| "convert takes IN and OUT".to_owned())?;
+        let dtype = dtype.ok_or("convert needs --dtype")?;
+        Ok(Options {
+            input,
+            output,
+            dtype,
+            order,
+            byte_order,
+            lossy,
+        })
+    }
+}
+
+pub fn run(options: &Options) -> Result<(), Failure> {
+    let input = options.input.as_str();
+    let source = Source::open(input).map_err(Failure::file(input))?;
+    let from = source.dtype();
+    let to = options.dtype.to_native();
+    if !options.lossy && !from.can_cast_safely(to) {
+        let err = Error::UnsafeCast {
+            from: from.descr(),
+            to: to.descr(),
+        };
+        return Err(Failure::File(input.to_owned(), err));
+    }
+    let output = Path::new(&options.output);
+    if is_same_file(Path::new(input), output) {
+        return Err(Failure::Usage(
+            "OUT must not be IN: the input is read while OUT is written".into(),
+        ));
+    }
+    let shape = source.shape().to_vec();
+    // np.save's rule: Fortran order is written only for arrays that are
+    // Fortran- but not C-contiguous; others are the same bytes in C order.
+    let fortran = options.order.unwrap_or(source.order()) == Order::Fortran
+        && !shape.contains(&0)
+        && shape.iter().filter(|&&n| n > 1).count() > 1;
+    let stored = DType {
+        byte_order: if to.size == 1 {
+            ByteOrder::NotApplicable
+        } else {
+            options.byte_order
+        },
+        ..to
+    };
+    let temporary = temporary_beside(output);
+    let written =
+        write(&source, &temporary, stored, fortran, &shape, options.lossy).and_then(|()| {
+            std::fs::rename(&temporary, output).map_err(|e| io_error("rename", output, e))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(Failure::file(&options.output))
+}
+
+fn write(
+    source: &Source,
+    path: &Path,
+    stored: DType,
+    fortran: bool,
+    shape: &[usize],
+    lossy: bool,
+) -> Result<(), Error> {
+    let file = File::create(path).map_err(|e| io_error("create", path, e))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    out.write_all(&NpyHeader::format(&stored.descr(), fortran, shape))
+        .map_err(|e| io_error("write", path, e))?;
+    let order = if fortran { Order::Fortran } else { Order::C };
+    source.visit(Blocks {
+        out: &mut out,
+        path,
+        stored,
+        order,
+        lossy,
+    })?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io_error("write", path, e.into_error()))?;
+    file.sync_all().map_err(|e| io_error("sync", path, e))
+}
+
+/// Converts the source block by block and writes each in `order`.
+struct Blocks<'a, W> {
+    out: &'a mut W,
+    path: &'a Path,
+    stored: DType,
+    order: Order,
+    lossy: bool,
+}
+
+impl<W: Write> ViewVisitor for Blocks<'_, W> {
+    type Output = Result<(), Error>;
+
+    fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> Result<(), Error> {
+        let Blocks {
+            out,
+            path,
+            stored,
+            order,
+            lossy,
+        } = self;
+        let mut progress = Progress::new((view.len() * size_of::<A>()) as u64);
+        let mut result = Ok(());
+        for_each_block(&view, order, |block| {
+            if result.is_ok() {
+                let converted =
+                    AnyArray::from(block.to_owned()).to_dtype(stored.to_native(), lossy);
+                result = converted.and_then(|c| {
+                    c.visit(Bytes {
+                        out: &mut *out,
+                        path,
+                        stored,
+                        order,
+                    })
+                });
+                progress.advance((block.len() * size_of::<A>()) as u64);
+            }
+        });
+        progress.finish();
+        result
+    }
+}
+
+/// Writes a converted block's elements in `order` and the stored byte order.
+struct Bytes<'a, W> {
+    out: &'a mut W,
+    path: &'a Path,
+    stored: DType,
+    order: Order,
+}
+
+impl<W: Write> ViewVisitor for Bytes<'_, W> {
+    type Output = Result<(), Error>;
+
+    fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> Result<(), Error> {
+        let swap = !self.stored.is_native();
+        let unit = self.stored.swap_unit();
+        let mut element = vec![0u8; size_of::<A>()];
+        for x in in_order(&view, self.order) {
+            element.copy_from_slice(bytemuck::bytes_of(x));
+            if swap {
+                element.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
+            }
+            self.out
+                .write_all(&element)
+                .map_err(|e| io_error("write", self.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn io_error(operation: &'static str, path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        operation,
+        path: Some(path.to_path_buf()),
+        source,
+    }
+}
+
+/// `OUT.npy.partial-PID`, in OUT's directory so the rename stays on one file system.
+fn temporary_beside(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".partial-{}", std::process::id()));
+    output.with_file_name(name)
+}
+
+/// Whether two paths name one file (hard links and symlinks included).
+fn is_same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
