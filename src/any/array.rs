@@ -45,7 +45,20 @@ any_enum!(
 /// support is [`Error::UnsupportedDtype`] naming the descr.
 ///
 /// # Examples
-/// See [`AnyArray`].
+/// ```
+/// use ndarray_memmap::{read_npy_any, AnyArray};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("big_endian.npy");
+/// // A big-endian file, as some instruments write: '>i4'.
+/// let mut bytes = ndarray_memmap::NpyHeader::format(">i4", false, &[2]);
+/// bytes.extend([0, 0, 0, 7, 0, 0, 1, 0]);
+/// std::fs::write(&path, bytes)?;
+/// match read_npy_any(&path)? {
+///     AnyArray::I32(a) => assert_eq!(a.as_slice(), Some(&[7, 256][..])),
+///     other => panic!("{:?}", other.dtype()),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn read_npy_any(path: impl AsRef<Path>) -> Result<AnyArray> {
     let path = path.as_ref();
     let header = read_npy_header(path)?;

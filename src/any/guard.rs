@@ -169,6 +169,23 @@ fn downcast<G: Any, Target: Any>(guard: G) -> Option<Target> {
 impl AnyMemmap {
     untyped_accessors!(AnyMemmap);
 
+    /// Does nothing, successfully: a read-only map has nothing to write
+    /// back (numpy's `flush()` on an `r` map).
+    ///
+    /// # Errors
+    /// None; the `Result` matches [`AnyMemmapMut::flush`].
+    pub fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Unmaps and closes the file.
+    ///
+    /// # Errors
+    /// None; the `Result` matches [`AnyMemmapMut::close`].
+    pub fn close(self) -> Result<()> {
+        Ok(())
+    }
+
     /// The typed guard of a chosen rank (`IxDyn` for any).
     ///
     /// # Errors

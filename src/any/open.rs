@@ -90,7 +90,22 @@ impl MemmapOptions {
     /// `w+` without a dtype; and the errors of the typed `.npy` opens.
     ///
     /// # Examples
-    /// See [`AnyGuard`] and [`AnyMemmap`](crate::AnyMemmap).
+    /// ```
+    /// use ndarray_memmap::{AnyGuard, MemmapOptions, Mode};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("new.npy");
+    /// // open_memmap(path, mode='w+', dtype='complex64', shape=(2, 2))
+    /// // SAFETY: the file is private to this example.
+    /// let created = unsafe {
+    ///     MemmapOptions::new().dtype("complex64".parse()?).shape((2, 2)).open_npy_any(&path, Mode::Create)
+    /// }?;
+    /// created.close()?;
+    /// // np.load(path, mmap_mode='c'): writable in memory, the file stays as it is.
+    /// let guard = unsafe { MemmapOptions::new().open_npy_any(&path, "c".parse()?) }?;
+    /// assert!(matches!(guard, AnyGuard::Writable(_)));
+    /// assert_eq!(guard.dtype().descr(), "<c8");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[allow(unsafe_code)]
     pub unsafe fn open_npy_any(&self, path: impl AsRef<Path>, mode: Mode) -> Result<AnyGuard> {
         let path = path.as_ref();
