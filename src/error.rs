@@ -283,6 +283,36 @@ pub enum Error {
         to: String,
     },
 
+    /// A guard that cannot grow.
+    #[error("this array cannot grow: {reason}")]
+    NotGrowable {
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// Rows to append whose other axes differ from the array's.
+    #[error("rows of shape {found:?} cannot be appended along axis {axis} of an array whose rows are shaped as {expected:?}")]
+    AppendShape {
+        /// The shape the rows would need.
+        expected: Vec<usize>,
+        /// The rows' shape.
+        found: Vec<usize>,
+        /// The growth axis.
+        axis: usize,
+    },
+
+    /// A `.npy` header too short for the grown shape (a file written without
+    /// numpy's growth slack).
+    #[error("the .npy header of {path} is {header_len} bytes, but the new shape needs {needed}; rewrite the file once with rewrite_npy_with_room (a copy), then it grows in place", path = .path.display())]
+    HeaderFull {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header has (magic to newline).
+        header_len: usize,
+        /// Bytes numpy's header for the new shape takes.
+        needed: usize,
+    },
+
     /// The element type has no numpy descr, so it cannot be stored in a `.npy` file.
     #[error("element type {element} has no .npy descr; implement Element::NPY_DESCR for it")]
     NoNpyDescr {

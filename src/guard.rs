@@ -31,6 +31,19 @@ pub(crate) struct Origin {
     /// Held, never read: dropping it removes the registry entry.
     #[allow(dead_code)]
     pub(crate) registration: Option<Registration>,
+    /// The header's layout, for `.npy` files.
+    pub(crate) npy: Option<NpyLayout>,
+}
+
+/// Where a `.npy` file's header ends and what it says, so that a guard can
+/// rewrite it in place.
+#[derive(Clone, Debug)]
+pub(crate) struct NpyLayout {
+    pub(crate) descr: String,
+    pub(crate) fortran_order: bool,
+    pub(crate) version: (u8, u8),
+    /// Magic to final newline: where the data starts.
+    pub(crate) header_len: u64,
 }
 
 /// A read-only array in a memory-mapped file: numpy's `mode='r'`.
@@ -331,24 +344,34 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
 
     common_accessors!();
 
+    /// Whether the guard holds a file of its own (not `from_mmap`).
+    pub(crate) fn has_file(&self) -> bool {
+        self.origin.file.is_some()
+    }
+
+    /// The mapping and the file, moved out; what is left behind is an empty,
+    /// detached guard whose drop has nothing to flush or release.
+    pub(crate) fn into_parts(mut self) -> Result<(WriteMapping<A, D>, Origin)> {
+        let placeholder = self.mapping.placeholder()?;
+        let mapping = std::mem::replace(&mut self.mapping, placeholder);
+        let detached = Origin::detached(self.origin.offset, self.origin.mode, self.origin.order);
+        Ok((mapping, std::mem::replace(&mut self.origin, detached)))
+    }
+
     /// The same guard with another dimension type (see
     /// [`Memmap::into_dimensionality`]). Nothing is flushed, copied or remapped.
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] naming both ranks; the guard is dropped
     /// (and flushed, as on every drop).
-    pub fn into_dimensionality<D2: Dimension>(mut self) -> Result<MemmapMut<A, D2>> {
+    pub fn into_dimensionality<D2: Dimension>(self) -> Result<MemmapMut<A, D2>> {
         crate::layout::to_dim::<D2>(self.shape())?;
-        // Move the mapping and the file out, leaving an empty, detached
-        // guard behind, whose drop has nothing to flush or release.
-        let placeholder = self.mapping.placeholder()?;
-        let mapping = std::mem::replace(&mut self.mapping, placeholder);
-        let detached = Origin::detached(self.origin.offset, self.origin.mode, self.origin.order);
-        let origin = std::mem::replace(&mut self.origin, detached);
+        let flush_on_drop = self.flush_on_drop;
+        let (mapping, origin) = self.into_parts()?;
         Ok(MemmapMut {
             mapping: mapping.into_dimensionality()?,
             origin,
-            flush_on_drop: self.flush_on_drop,
+            flush_on_drop,
         })
     }
 
@@ -478,7 +501,16 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
 }
 
 impl Origin {
-    fn detached(offset: u64, mode: Mode, order: Order) -> Origin {
+    /// An I/O error about this guard's file.
+    pub(crate) fn io(&self, operation: &'static str, source: std::io::Error) -> Error {
+        Error::Io {
+            operation,
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub(crate) fn detached(offset: u64, mode: Mode, order: Order) -> Origin {
         Origin {
             path: None,
             offset,
@@ -486,6 +518,7 @@ impl Origin {
             order,
             file: None,
             registration: None,
+            npy: None,
         }
     }
 }

@@ -73,6 +73,7 @@ mod any;
 mod element;
 mod error;
 mod ext;
+mod grow;
 mod guard;
 mod layout;
 mod map;
@@ -88,11 +89,14 @@ pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut, ViewVis
 pub use element::{ByteOrder, DType, Element, Kind};
 pub use error::{Error, Result};
 pub use ext::MemmapExt;
+pub use grow::{Growable, Growth};
 pub use guard::{Chunks, Memmap, MemmapMut, AUTO_PREFETCH_BYTES};
 pub use layout::Order;
 pub use map::Advice;
 pub use mode::Mode;
-pub use npy::{read_npy, read_npy_header, write_npy, NpyHeader, MAGIC};
+pub use npy::{
+    read_npy, read_npy_header, rewrite_npy_with_room, write_npy, NpyHeader, NpyWriter, MAGIC,
+};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 pub use scalar::{Scalar, Value};
 

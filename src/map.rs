@@ -132,6 +132,34 @@ fn bytes_in_range<A, D: Dimension>(
     }
 }
 
+/// The one place where mapped bytes get the `'static` lifetime: a mutable
+/// view of `shape` elements of `A` from byte `start` of `map`.
+fn view_of_mapping<A: Element, D: Dimension>(
+    map: &mut MmapMut,
+    start: usize,
+    shape: StrideShape<D>,
+    path: Option<&Path>,
+    file_offset: u64,
+) -> Result<ArrayViewMut<'static, A, D>> {
+    let range = bytes_in_range::<A, D>(&shape, map.len(), start)?;
+    // Safe, bounds-checked slicing: no pointer arithmetic can leave the mapping.
+    let bytes: *mut [u8] = &mut map[range];
+    // SAFETY: only the lifetime is extended; the pointer comes from a
+    // bounds-checked slice of the mapping. Its pages stay at the same
+    // address until the `MmapMut` is dropped (moving it into an `Arc` does
+    // not move them). Every caller stores the view in the `WriteMapping`
+    // that owns the mapping, declared before it so the view drops first,
+    // lends it out only re-borrowed from `&self`/`&mut self`, and holds no
+    // other view of the mapping at the same time (`set_shape` drops the old
+    // view before making a new one). `self.map` (and a prefetch helper's
+    // clone of the `Arc`) is used only through memmap2's `flush`/`advise`,
+    // which pass the raw pointer to the kernel and create no reference to
+    // the bytes; populate requests never change the bytes.
+    let bytes: &'static mut [u8] = unsafe { &mut *bytes };
+    let elements = A::cast_slice_mut(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
+    ArrayViewMut::from_shape(shape.clone(), elements).map_err(|e| shape_error(&shape, e))
+}
+
 fn shape_error<D: Dimension>(shape: &StrideShape<D>, err: ndarray::ShapeError) -> Error {
     Error::InvalidShape {
         shape: shape.raw_dim().slice().to_vec(),
@@ -297,22 +325,7 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
         path: Option<&Path>,
         file_offset: u64,
     ) -> Result<Self> {
-        let range = bytes_in_range::<A, D>(&shape, map.len(), start)?;
-        // Safe, bounds-checked slicing: no pointer arithmetic can leave the mapping.
-        let bytes: *mut [u8] = &mut map[range];
-        // SAFETY: only the lifetime is extended; the pointer comes from a
-        // bounds-checked slice of the mapping. As in
-        // `ReadMapping::from_mmap_range`, the pages stay put until the
-        // `MmapMut` drops, after the view. The slice is the only reference
-        // into the mapping: `self.map` (and a prefetch helper's clone of the
-        // `Arc`) is used afterwards only through memmap2's `flush`/`advise`,
-        // which pass the raw pointer to the kernel and create no reference
-        // to the bytes; populate requests never change the bytes.
-        let bytes: &'static mut [u8] = unsafe { &mut *bytes };
-        let elements =
-            A::cast_slice_mut(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
-        let view = ArrayViewMut::from_shape(shape.clone(), elements)
-            .map_err(|e| shape_error(&shape, e))?;
+        let view = view_of_mapping(&mut map, start, shape, path, file_offset)?;
         Ok(WriteMapping {
             background: None,
             view,
@@ -320,6 +333,29 @@ impl<A: Element, D: Dimension> WriteMapping<A, D> {
             start,
             sharing,
         })
+    }
+
+    /// Views `shape` elements at the same start of the same mapping: an
+    /// array that grew or shrank inside the bytes already mapped.
+    pub(crate) fn set_shape(&mut self, shape: StrideShape<D>) -> Result<()> {
+        self.stop_background();
+        // Give up the old view before making the new one over the same bytes.
+        let placeholder = ArrayViewMut::from_shape(D::zeros(self.view.ndim()), &mut [])
+            .map_err(|e| shape_error(&shape, e))?;
+        self.view = placeholder;
+        match self.map.as_mut().map(Arc::get_mut) {
+            Some(Some(map)) => {
+                self.view = view_of_mapping(map, self.start, shape, None, 0)?;
+                Ok(())
+            }
+            // No helper holds the `Arc` once stopped; with no mapping at
+            // all, only an empty shape fits.
+            _ => {
+                self.view = ArrayViewMut::from_shape(shape.clone(), &mut [])
+                    .map_err(|e| shape_error(&shape, e))?;
+                Ok(())
+            }
+        }
     }
 
     pub(crate) fn view(&self) -> ArrayView<'_, A, D> {

@@ -419,6 +419,7 @@ impl MemmapOptions {
             order: self.order,
             file: Some(file),
             registration: None,
+            npy: None,
         };
         Ok(MemmapMut::new(mapping, origin))
     }
@@ -570,6 +571,8 @@ pub(crate) struct Opened {
     /// afterwards can put it back.
     grown_from: Option<u64>,
     registration: Registration,
+    /// The header's layout, for `.npy` files.
+    pub(crate) npy: Option<crate::guard::NpyLayout>,
 }
 
 impl Opened {
@@ -604,6 +607,7 @@ impl Opened {
                 len: meta.len(),
                 grown_from: None,
                 registration,
+                npy: None,
             });
         }
         registry::lock(&file, &path, writable, options.lock_wait)?;
@@ -619,6 +623,7 @@ impl Opened {
             len,
             grown_from: None,
             registration,
+            npy: None,
         })
     }
 
@@ -635,6 +640,7 @@ impl Opened {
             order,
             file: Some(self.file),
             registration: Some(self.registration),
+            npy: self.npy,
         }
     }
 }

@@ -181,6 +181,62 @@ impl NpyHeader {
     }
 }
 
+impl NpyHeader {
+    /// The header for this dtype, order and shape, written to fill exactly
+    /// `total_len` bytes (magic to final newline) in format `version`: how a
+    /// header is rewritten in place when an array grows. Equal to
+    /// [`format`](NpyHeader::format)'s bytes whenever `format` picks the same
+    /// version and length (the growth slack and the alignment padding are
+    /// both spaces). `None` if the text does not fit, or the version cannot
+    /// hold it (v1.0 and v2.0 need latin-1 text; v1.0 at most 65535 bytes).
+    ///
+    /// ```
+    /// use ndarray_memmap::NpyHeader;
+    /// let grown = NpyHeader::format_to_length("<f4", false, &[1000, 3], (1, 0), 128).unwrap();
+    /// assert_eq!(grown, NpyHeader::format("<f4", false, &[1000, 3]));
+    /// assert!(NpyHeader::format_to_length("<f4", false, &[1; 40], (1, 0), 128).is_none());
+    /// ```
+    pub fn format_to_length(
+        descr: &str,
+        fortran_order: bool,
+        shape: &[usize],
+        version: (u8, u8),
+        total_len: usize,
+    ) -> Option<Vec<u8>> {
+        let text = format!(
+            "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
+            python_str_repr(descr),
+            if fortran_order { "True" } else { "False" },
+            python_tuple_repr(shape),
+        );
+        let (prefix, encoded): (usize, Vec<u8>) = match version {
+            (1, 0) | (2, 0) => {
+                let latin1: Option<Vec<u8>> =
+                    text.chars().map(|c| u8::try_from(c as u32).ok()).collect();
+                (if version == (1, 0) { 10 } else { 12 }, latin1?)
+            }
+            (3, 0) => (12, text.into_bytes()),
+            _ => return None,
+        };
+        let header_len = total_len.checked_sub(prefix)?;
+        if encoded.len() + 1 > header_len || (version == (1, 0) && header_len > u16::MAX as usize) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(total_len);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&[version.0, version.1]);
+        if version == (1, 0) {
+            out.extend_from_slice(&(header_len as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&u32::try_from(header_len).ok()?.to_le_bytes());
+        }
+        out.extend_from_slice(&encoded);
+        out.resize(total_len - 1, b' ');
+        out.push(b'\n');
+        Some(out)
+    }
+}
+
 fn header_error(reason: impl Into<String>) -> Error {
     Error::NpyHeader {
         path: None,

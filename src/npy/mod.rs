@@ -4,7 +4,11 @@
 mod header;
 mod io;
 mod open;
+mod rewrite;
+mod writer;
 
 pub use header::{NpyHeader, MAGIC};
 pub(crate) use io::read_header_of;
 pub use io::{read_npy, read_npy_header, write_npy};
+pub use rewrite::rewrite_npy_with_room;
+pub use writer::NpyWriter;

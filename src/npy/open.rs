@@ -7,7 +7,7 @@ use ndarray::{ArrayBase, Data, Dimension};
 
 use crate::element::{type_name, DType, Element};
 use crate::error::{Error, Result};
-use crate::guard::{Memmap, MemmapMut};
+use crate::guard::{Memmap, MemmapMut, NpyLayout};
 use crate::layout::Order;
 use crate::mode::Mode;
 use crate::npy::header::{read_header, NpyHeader};
@@ -172,10 +172,16 @@ impl MemmapOptions {
         let order = if fortran { Order::Fortran } else { Order::C };
         let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
         sys::check_file_size_limit(path, plan.end)?;
-        let opened = Opened::open(path, Mode::Create, self)?;
+        let mut opened = Opened::open(path, Mode::Create, self)?;
         if self.preallocate {
             sys::check_free_space(&opened.file, path, plan.end, true)?;
         }
+        opened.npy = Some(NpyLayout {
+            descr: descr_of::<A>()?.to_owned(),
+            fortran_order: fortran,
+            version: (header[6], header[7]),
+            header_len: header.len() as u64,
+        });
         // Every check has passed: only now is the old content given up.
         let mut file = &opened.file;
         file.set_len(0)
@@ -228,7 +234,7 @@ impl MemmapOptions {
         path: &Path,
         mode: Mode,
     ) -> Result<(Opened, Plan<D>)> {
-        let opened = Opened::open(path, mode, self)?;
+        let mut opened = Opened::open(path, mode, self)?;
         // One read of 4 KiB holds any ordinary header: one system call, not three.
         let mut reader = std::io::BufReader::with_capacity(4096, &opened.file);
         let header = read_header(&mut reader, self.max_header_size)
@@ -242,6 +248,12 @@ impl MemmapOptions {
             }
         }
         let plan = Plan::<D>::new::<A>(&header.shape, header.data_offset, header.order())?;
+        opened.npy = Some(NpyLayout {
+            descr: header.descr.clone(),
+            fortran_order: header.fortran_order,
+            version: header.version,
+            header_len: header.data_offset,
+        });
         let file_len = opened.len();
         if plan.end > file_len {
             return Err(Error::FileTooShort {
