@@ -210,11 +210,29 @@ impl<A: Element, D: Dimension> Growable<A, D> {
             });
         }
         let old = self.rows();
-        let new = old + rows.len_of(self.axis);
-        self.set_rows(new, |view, axis| {
-            view.slice_axis_mut(axis, Slice::from(old..new))
-                .assign(rows)
-        })
+        let new = old
+            .checked_add(rows.len_of(self.axis))
+            .ok_or_else(|| self.overflow())?;
+        // Rows whose bytes lie in the file's order are written with `pwrite`
+        // into the part of the mapping past the view, which no reference
+        // covers: the page cache fills the pages once, with no zero-filled
+        // page faults, and the shared mapping sees them. Other layouts are
+        // copied through the mapping.
+        let contiguous = match self.origin.order {
+            Order::C => rows.as_slice(),
+            Order::Fortran => rows.t().as_slice().and(rows.as_slice_memory_order()),
+        };
+        match contiguous {
+            Some(elements) => self.set_rows(
+                new,
+                Filled::Before(bytemuck::cast_slice(elements)),
+                |_, _| {},
+            ),
+            None => self.set_rows(new, Filled::ThroughMap, |view, axis| {
+                view.slice_axis_mut(axis, Slice::from(old..new))
+                    .assign(rows)
+            }),
+        }
     }
 
     /// Changes the length along the growth axis to `rows`: new rows are
@@ -230,7 +248,7 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         }
         let stale = old..rows.min(self.stale_until);
         let zero = zero_element::<A>()?;
-        self.set_rows(rows, |view, axis| {
+        self.set_rows(rows, Filled::ThroughMap, |view, axis| {
             if !stale.is_empty() {
                 view.slice_axis_mut(axis, Slice::from(stale)).fill(zero);
             }
@@ -320,17 +338,33 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         Ok(())
     }
 
-    /// Grows to `rows` (more than now), lets `fill` write the new rows, then
-    /// announces them in the header: data first, header last.
+    /// Grows to `rows` (more than now), writes the new rows (`data`, or
+    /// `fill` through the mapping), then announces them in the header: data
+    /// first, header last. Every check comes before the first write.
     fn set_rows(
         &mut self,
         rows: usize,
+        data: Filled<'_>,
         fill: impl FnOnce(&mut ArrayViewMut<'_, A, D>, Axis),
     ) -> Result<()> {
         let mut shape = self.shape.clone();
         shape[self.axis.index()] = rows;
         let header = self.header_for(&shape)?;
         self.ensure_capacity(rows, self.planned_capacity(rows)?)?;
+        let (start, end) = (self.data_end(self.rows())?, self.data_end(rows)?);
+        match data {
+            // `pwrite` allocates the blocks it writes, or fails (a full disk
+            // is an error, not a later SIGBUS).
+            Filled::Before(bytes) => write_all_at(&self.file, bytes, start)
+                .map_err(|e| self.origin.io("write rows", e))?,
+            // Rows written through the mapping need their blocks first.
+            Filled::ThroughMap => {
+                let path = self.origin.path.clone().unwrap_or_default();
+                crate::sys::check_free_space(&self.file, &path, end - start, false)?;
+                crate::sys::preallocate(&self.file, start, end - start)
+                    .map_err(|e| self.origin.io("reserve disk blocks", e))?
+            }
+        }
         let old_shape = self.shape.clone();
         self.mapping
             .set_shape(self.origin.order.stride_shape(shape.clone()))?;
@@ -378,8 +412,9 @@ impl<A: Element, D: Dimension> Growable<A, D> {
             .map_err(|e| self.origin.io("stat", e))?
             .len();
         let path = self.origin.path.clone().unwrap_or_default();
-        let reserve_from = self.data_end(self.rows())?.max(file_len);
-        grow(&self.file, &path, file_len, reserve_from, end, true)?;
+        // Sparse: blocks are reserved as rows become visible (`set_rows`),
+        // not for the whole capacity ahead of them.
+        grow(&self.file, &path, file_len, file_len, end, false)?;
         self.remap(capacity)
     }
 
@@ -471,6 +506,14 @@ impl<A: Element, D: Dimension> Growable<A, D> {
             offset: self.origin.offset,
         }
     }
+}
+
+/// How the new rows of `set_rows` reach the file.
+enum Filled<'a> {
+    /// These bytes, written with `pwrite` before the view covers them.
+    Before(&'a [u8]),
+    /// By the closure, through the mapping, once the view covers them.
+    ThroughMap,
 }
 
 /// The element whose bytes are all zero (what a new row of the file holds).

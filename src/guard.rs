@@ -71,7 +71,9 @@ pub(crate) struct NpyLayout {
 /// truncates the file or writes the mapped range, except through this guard.**
 ///
 /// Copy-on-write maps (`c`) are not snapshots: pages not yet written still
-/// show later changes to the file, so the same rule applies to them.
+/// show later changes to the file, so the same rule applies to them. A guard
+/// made [growable](MemmapMut::into_growable) maps more of the file as it
+/// grows; the rule covers every range it maps, for as long as it lives.
 ///
 /// The crate narrows the risk but cannot remove it: it takes an advisory lock
 /// (shared for `r` and `c`, exclusive for `r+` and `w+`) that cooperating

@@ -1,0 +1,123 @@
+//! Appending rows to a growing `.npy` file, side by side in one criterion
+//! run: this crate's `Growable` (rows of 4 KiB and blocks of 1 MiB), one
+//! `write_npy` of the whole array held in memory, and the PyPI package
+//! `npy-append-array` doing the same appends. Every variant ends durable
+//! (`close` syncs; the others `fsync`), from a deleted target.
+//!
+//! Sizes: `NDARRAY_MEMMAP_BENCH_SIZE=smoke` (4 MiB, for CI), unset (64 MiB),
+//! `full` (1 GiB, the published figures).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use ndarray::{Array2, Axis};
+use ndarray_memmap::{write_npy, MemmapExt};
+
+/// 512 f64: a row is 4 KiB.
+const COLS: usize = 512;
+
+fn total_bytes() -> usize {
+    match std::env::var("NDARRAY_MEMMAP_BENCH_SIZE").as_deref() {
+        Ok("smoke") => 4 << 20,
+        Ok("full") => 1 << 30,
+        _ => 64 << 20,
+    }
+}
+
+fn append_all(path: &Path, data: &Array2<f64>, chunk_rows: usize) {
+    let _ = std::fs::remove_file(path);
+    // SAFETY: the benchmark's own file, in its own directory.
+    let mut out = unsafe { Array2::<f64>::create_npy(path, (0, COLS)) }
+        .unwrap()
+        .into_growable()
+        .unwrap();
+    for block in data.axis_chunks_iter(Axis(0), chunk_rows) {
+        out.append(&block).unwrap();
+    }
+    out.close().unwrap();
+}
+
+fn write_once(path: &Path, data: &Array2<f64>) {
+    let _ = std::fs::remove_file(path);
+    write_npy(path, data).unwrap();
+    std::fs::File::open(path).unwrap().sync_all().unwrap();
+}
+
+/// `iter_custom` timing of npy-append-array, or `None` without it.
+fn npy_append_array<'a>(
+    path: &'a Path,
+    rows: usize,
+    chunk_rows: usize,
+) -> Option<impl FnMut(u64) -> Duration + 'a> {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import npy_append_array"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        eprintln!("python3 with npy-append-array not found: skipping its side");
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/append_bench.py");
+    Some(move |iters: u64| {
+        let out = std::process::Command::new("python3")
+            .arg(script)
+            .arg(path)
+            .args([rows, COLS, chunk_rows].map(|n| n.to_string()))
+            .arg(iters.to_string())
+            .output()
+            .expect("run python3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seconds: f64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("seconds");
+        Duration::from_secs_f64(seconds)
+    })
+}
+
+fn append(c: &mut Criterion) {
+    let bytes = total_bytes();
+    let rows = bytes / (COLS * 8);
+    let data = Array2::from_shape_fn((rows, COLS), |(i, j)| (i * COLS + j) as f64);
+    std::fs::create_dir_all("target").unwrap();
+    let dir = tempfile::tempdir_in("target").unwrap();
+    let path = dir.path().join("grown.npy");
+    let mut group = c.benchmark_group("append");
+    group
+        .throughput(Throughput::Bytes(bytes as u64))
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(if bytes >= 1 << 30 { 60 } else { 10 }));
+    for (label, chunk_rows) in [("4KiB", 1), ("1MiB", 256)] {
+        group.bench_function(BenchmarkId::new("growable", label), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    append_all(&path, &data, chunk_rows);
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+        if let Some(mut timer) = npy_append_array(&path, rows, chunk_rows) {
+            group.bench_function(BenchmarkId::new("npy_append_array", label), |b| {
+                b.iter_custom(&mut timer)
+            });
+        }
+    }
+    group.bench_function(BenchmarkId::new("write_npy_once", "whole"), |b| {
+        b.iter(|| write_once(&path, &data))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, append);
+criterion_main!(benches);
