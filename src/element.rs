@@ -321,7 +321,7 @@ impl std::str::FromStr for DType {
 }
 
 /// A dtype in native byte order (single bytes: `|`).
-const fn native(kind: Kind, size: usize) -> DType {
+pub(crate) const fn native(kind: Kind, size: usize) -> DType {
     DType {
         kind,
         size,

@@ -1,14 +1,14 @@
 //! Arrays that grow in place along their growth axis: appending rows,
-//! resizing and truncating a mapped raw or `.npy` file, the file extended
-//! ahead in amortised steps and the `.npy` header rewritten inside its own
-//! bytes, data first and header last.
+//! resizing and truncating a mapped raw or `.npy` file, the mapping extended
+//! ahead in amortised steps, the file as rows are written, and the `.npy`
+//! header rewritten inside its own bytes, data first and header last.
 
 use std::fmt;
 use std::fs::File;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
-use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Axis, Dimension, IxDyn, Slice};
+use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Axis, Dimension, IxDyn};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -19,7 +19,8 @@ use crate::mode::Mode;
 use crate::npy::NpyHeader;
 use crate::options::grow;
 
-/// How far ahead the file is extended when an append needs room.
+/// How far ahead the mapping is extended when an append needs room (the
+/// file grows only as rows are written).
 ///
 /// ```
 /// use ndarray_memmap::Growth;
@@ -80,12 +81,9 @@ pub struct Growable<A: Element, D: Dimension = IxDyn> {
     axis: Axis,
     /// Bytes of one step along the growth axis.
     row_bytes: usize,
-    /// Rows the file and the mapping hold (the mapping never reaches past the file).
+    /// Rows the mapping holds. The file holds the rows written so far (and
+    /// any stale bytes past them); the view never reaches past the file.
     capacity: usize,
-    /// Rows at and past this index are zero in the file; below it, past
-    /// `rows`, they may hold stale data (left by a truncate, or found in
-    /// the file) that must be zeroed before a resize shows them.
-    stale_until: usize,
     growth: Growth,
     closed: bool,
 }
@@ -125,13 +123,6 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
             .map(|i| shape[i])
             .product();
         let row_bytes = row_elements * size_of::<A>();
-        let file_len = file.metadata().map_err(|e| origin.io("stat", e))?.len();
-        let data_bytes = file_len.saturating_sub(origin.offset);
-        let in_file = if row_bytes == 0 {
-            usize::MAX
-        } else {
-            usize::try_from(data_bytes / row_bytes as u64).unwrap_or(usize::MAX)
-        };
         Ok(Growable {
             mapping,
             origin,
@@ -140,8 +131,6 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
             axis,
             row_bytes,
             capacity: rows,
-            // Whatever the file holds past the array is unknown.
-            stale_until: in_file.saturating_add(1),
             growth: Growth::Double,
             closed: false,
         })
@@ -154,7 +143,7 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         self.shape[self.axis.index()]
     }
 
-    /// Rows the file holds now without being extended.
+    /// Rows the array can grow to without a remap.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -213,26 +202,18 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         let new = old
             .checked_add(rows.len_of(self.axis))
             .ok_or_else(|| self.overflow())?;
-        // Rows whose bytes lie in the file's order are written with `pwrite`
+        // The new rows go to the file with `pwrite`, in the file's order,
         // into the part of the mapping past the view, which no reference
         // covers: the page cache fills the pages once, with no zero-filled
-        // page faults, and the shared mapping sees them. Other layouts are
-        // copied through the mapping.
-        let contiguous = match self.origin.order {
-            Order::C => rows.as_slice(),
-            Order::Fortran => rows.t().as_slice().and(rows.as_slice_memory_order()),
+        // page faults, and the shared mapping sees them. Rows in another
+        // layout are copied into the file's order first.
+        let transposed = rows.t();
+        let in_file_order = match self.origin.order {
+            Order::C => rows.as_standard_layout(),
+            Order::Fortran => transposed.as_standard_layout(),
         };
-        match contiguous {
-            Some(elements) => self.set_rows(
-                new,
-                Filled::Before(bytemuck::cast_slice(elements)),
-                |_, _| {},
-            ),
-            None => self.set_rows(new, Filled::ThroughMap, |view, axis| {
-                view.slice_axis_mut(axis, Slice::from(old..new))
-                    .assign(rows)
-            }),
-        }
+        let elements = in_file_order.as_slice().ok_or_else(|| self.overflow())?;
+        self.set_rows(new, Some(bytemuck::cast_slice(elements)))
     }
 
     /// Changes the length along the growth axis to `rows`: new rows are
@@ -246,18 +227,12 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         if rows <= old {
             return self.truncate(rows);
         }
-        let stale = old..rows.min(self.stale_until);
-        let zero = zero_element::<A>()?;
-        self.set_rows(rows, Filled::ThroughMap, |view, axis| {
-            if !stale.is_empty() {
-                view.slice_axis_mut(axis, Slice::from(stale)).fill(zero);
-            }
-        })
+        self.set_rows(rows, None)
     }
 
     /// Shortens the array to `rows` along the growth axis (no-op if it is
-    /// not longer). The file keeps its capacity; [`shrink_to_fit`] or
-    /// [`close`] trims it.
+    /// not longer). The file keeps the cut rows as trailing bytes until
+    /// [`shrink_to_fit`] or [`close`] trims them.
     ///
     /// [`shrink_to_fit`]: Growable::shrink_to_fit
     /// [`close`]: Growable::close
@@ -276,14 +251,14 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         self.mapping
             .set_shape(self.origin.order.stride_shape(shape.clone()))?;
         self.shape = shape;
-        self.stale_until = self.stale_until.max(old);
         Ok(())
     }
 
-    /// Makes room for at least `extra` more rows without further remaps.
+    /// Makes room for at least `extra` more rows without further remaps
+    /// (the mapping grows; the file grows as rows are written).
     ///
     /// # Errors
-    /// [`Error::FileSizeLimit`], [`Error::DiskFull`], [`Error::Io`].
+    /// [`Error::SizeOverflow`], [`Error::Io`] if `mmap` fails.
     pub fn reserve(&mut self, extra: usize) -> Result<()> {
         let needed = self
             .rows()
@@ -292,21 +267,26 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         self.ensure_capacity(needed, needed)
     }
 
-    /// Trims the file to the array's length, giving back reserved space.
+    /// Trims the file to the array's length and the mapping to the array.
     ///
     /// # Errors
     /// [`Error::Io`].
     pub fn shrink_to_fit(&mut self) -> Result<()> {
-        if self.capacity == self.rows() {
-            return Ok(());
+        if self.capacity > self.rows() {
+            // Unmap the tail before the file loses it.
+            self.remap(self.rows())?;
         }
-        // Unmap the tail before the file loses it.
-        self.remap(self.rows())?;
         let end = self.data_end(self.rows())?;
-        self.file
-            .set_len(end)
-            .map_err(|e| self.origin.io("truncate", e))?;
-        self.stale_until = self.rows();
+        let file_len = self
+            .file
+            .metadata()
+            .map_err(|e| self.origin.io("stat", e))?
+            .len();
+        if file_len > end {
+            self.file
+                .set_len(end)
+                .map_err(|e| self.origin.io("truncate", e))?;
+        }
         Ok(())
     }
 
@@ -325,7 +305,7 @@ impl<A: Element, D: Dimension> Growable<A, D> {
             .map_err(|e| self.origin.io("fdatasync", e))
     }
 
-    /// Trims the reserved tail, flushes and closes, reporting errors. The
+    /// Trims the file and the mapping, flushes and closes, reporting errors. The
     /// file is then exactly `np.save`'s bytes for the array (when the
     /// header kept numpy's length), which `npy-append-array` can open.
     ///
@@ -338,47 +318,66 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         Ok(())
     }
 
-    /// Grows to `rows` (more than now), writes the new rows (`data`, or
-    /// `fill` through the mapping), then announces them in the header: data
-    /// first, header last. Every check comes before the first write.
-    fn set_rows(
-        &mut self,
-        rows: usize,
-        data: Filled<'_>,
-        fill: impl FnOnce(&mut ArrayViewMut<'_, A, D>, Axis),
-    ) -> Result<()> {
+    /// Grows to `rows` (more than now): writes the new rows to the file
+    /// (`data`, or zeros over whatever the file held there), then shows them
+    /// in the view, then announces them in the header. Data first, header
+    /// last; every check before the first write.
+    fn set_rows(&mut self, rows: usize, data: Option<&[u8]>) -> Result<()> {
         let mut shape = self.shape.clone();
         shape[self.axis.index()] = rows;
         let header = self.header_for(&shape)?;
         self.ensure_capacity(rows, self.planned_capacity(rows)?)?;
         let (start, end) = (self.data_end(self.rows())?, self.data_end(rows)?);
+        let path = self.origin.path.clone().unwrap_or_default();
+        // Past the limit, a write would be killed by SIGXFSZ.
+        crate::sys::check_file_size_limit(&path, end)?;
         match data {
-            // `pwrite` allocates the blocks it writes, or fails (a full disk
-            // is an error, not a later SIGBUS).
-            Filled::Before(bytes) => write_all_at(&self.file, bytes, start)
+            // `pwrite` extends the file and allocates the blocks it writes,
+            // or fails: a full disk is an error, not a later SIGBUS.
+            Some(bytes) => write_all_at(&self.file, bytes, start)
                 .map_err(|e| self.origin.io("write rows", e))?,
-            // Rows written through the mapping need their blocks first.
-            Filled::ThroughMap => {
-                let path = self.origin.path.clone().unwrap_or_default();
-                crate::sys::check_free_space(&self.file, &path, end - start, false)?;
-                crate::sys::preallocate(&self.file, start, end - start)
-                    .map_err(|e| self.origin.io("reserve disk blocks", e))?
-            }
+            None => self.write_zeros(&path, start, end)?,
         }
         let old_shape = self.shape.clone();
-        self.mapping
-            .set_shape(self.origin.order.stride_shape(shape.clone()))?;
-        fill(&mut self.mapping.view_mut(), self.axis);
+        if let Err(err) = self.show(shape.clone()) {
+            self.show(old_shape)?;
+            return Err(err);
+        }
         if let Some(header) = header {
             if let Err(err) = self.write_at_start(&header) {
                 // The header still announces the old length: show that.
-                self.mapping
-                    .set_shape(self.origin.order.stride_shape(old_shape))?;
+                self.show(old_shape)?;
                 return Err(err);
             }
         }
         self.shape = shape;
         Ok(())
+    }
+
+    /// Re-views the mapping as `shape`.
+    fn show(&mut self, shape: D) -> Result<()> {
+        self.mapping
+            .set_shape(self.origin.order.stride_shape(shape))
+    }
+
+    /// Zeros in `start..end` of the file: bytes it already holds there
+    /// (rows cut by `truncate`, trailing bytes) are overwritten, the rest is
+    /// added by extending the file, its blocks reserved.
+    fn write_zeros(&self, path: &Path, start: u64, end: u64) -> Result<()> {
+        let file_len = self
+            .file
+            .metadata()
+            .map_err(|e| self.origin.io("stat", e))?
+            .len();
+        let zeros = vec![0u8; (end.min(file_len).saturating_sub(start)).min(1 << 20) as usize];
+        let mut at = start;
+        while at < end.min(file_len) {
+            let n = zeros.len().min((end.min(file_len) - at) as usize);
+            write_all_at(&self.file, &zeros[..n], at)
+                .map_err(|e| self.origin.io("write rows", e))?;
+            at += n as u64;
+        }
+        grow(&self.file, path, file_len, start, end, true)
     }
 
     /// The capacity to extend to when `rows` are needed, by the growth policy.
@@ -404,18 +403,8 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         if needed <= self.capacity {
             return Ok(());
         }
-        let capacity = capacity.max(needed);
-        let end = self.data_end(capacity)?;
-        let file_len = self
-            .file
-            .metadata()
-            .map_err(|e| self.origin.io("stat", e))?
-            .len();
-        let path = self.origin.path.clone().unwrap_or_default();
-        // Sparse: blocks are reserved as rows become visible (`set_rows`),
-        // not for the whole capacity ahead of them.
-        grow(&self.file, &path, file_len, file_len, end, false)?;
-        self.remap(capacity)
+        // The mapping grows ahead; the file grows only as rows are written.
+        self.remap(capacity.max(needed))
     }
 
     /// Replaces the mapping with one of `capacity` rows, the view unchanged.
@@ -434,10 +423,13 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         drop(old);
         // SAFETY: the caller of the `unsafe fn` that opened this guard
         // promised the mapping contract for its file for as long as the
-        // guard lives, and this mapping is part of the guard. The range
-        // lies inside the file: `ensure_capacity` extended the file to
-        // `capacity` rows, and `shrink_to_fit` trims the file only after
-        // this remap.
+        // guard lives, and this mapping is part of the guard. The mapping
+        // may reach past the end of the file (capacity ahead of the rows),
+        // which `mmap` allows, but nothing touches those pages: the view
+        // covers only rows inside the file (`set_rows` writes or extends the
+        // file before the view shows them; `shrink_to_fit` remaps before it
+        // trims), a `Growable`'s prefetch helper is stopped for good, and
+        // `msync` faults no page in.
         self.mapping = unsafe {
             WriteMapping::map(
                 &self.file,
@@ -506,23 +498,6 @@ impl<A: Element, D: Dimension> Growable<A, D> {
             offset: self.origin.offset,
         }
     }
-}
-
-/// How the new rows of `set_rows` reach the file.
-enum Filled<'a> {
-    /// These bytes, written with `pwrite` before the view covers them.
-    Before(&'a [u8]),
-    /// By the closure, through the mapping, once the view covers them.
-    ThroughMap,
-}
-
-/// The element whose bytes are all zero (what a new row of the file holds).
-fn zero_element<A: Element>() -> Result<A> {
-    let zeros = vec![0u8; size_of::<A>()];
-    bytemuck::checked::try_pod_read_unaligned::<A>(&zeros).map_err(|_| Error::InvalidValue {
-        path: None,
-        element: crate::element::type_name::<A>(),
-    })
 }
 
 #[cfg(unix)]

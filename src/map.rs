@@ -680,6 +680,22 @@ mod tests {
     }
 
     #[test]
+    fn a_view_grows_and_shrinks_inside_its_mapping() {
+        let mut mapping = mapping::<u8, Ix1>(anon(64, |i| i as u8), 8, 4).unwrap();
+        mapping.view_mut()[3] = 200;
+        mapping.set_shape(40.into()).unwrap();
+        assert_eq!(mapping.view().len(), 40);
+        assert_eq!((mapping.view()[3], mapping.view()[39]), (200, 47));
+        // Past the mapping: refused, whatever the old view was.
+        assert!(mapping.set_shape(57.into()).is_err());
+        mapping.set_shape(2.into()).unwrap();
+        assert_eq!(mapping.view().to_vec(), [8, 9]);
+        mapping.view_mut()[1] = 7;
+        mapping.set_shape(56.into()).unwrap();
+        assert_eq!(mapping.view()[1], 7);
+    }
+
+    #[test]
     fn an_empty_view_needs_no_mapping() {
         let empty = WriteMapping::<f64, Ix2>::empty((0, 3).into(), Sharing::Shared).unwrap();
         assert_eq!(empty.view().shape(), [0, 3]);

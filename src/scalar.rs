@@ -11,7 +11,7 @@
 use num_complex::Complex;
 use num_traits::AsPrimitive;
 
-use crate::element::{ByteOrder, DType, Element, Kind};
+use crate::element::{native as dtype, DType, Element, Kind};
 
 /// A value of any [`Scalar`] type, widened without loss: what code that
 /// does not know the element type can compute with.
@@ -71,18 +71,6 @@ pub trait Scalar:
 /// Converts `value` to `T`, numpy's `astype` for one element.
 pub(crate) fn cast<S: Scalar, T: Scalar>(value: S) -> T {
     sealed::Convert::from_value(value.to_value())
-}
-
-const fn dtype(kind: Kind, size: usize) -> DType {
-    DType {
-        kind,
-        size,
-        byte_order: if size == 1 {
-            ByteOrder::NotApplicable
-        } else {
-            ByteOrder::NATIVE
-        },
-    }
 }
 
 /// Real targets: from every source through `as`.

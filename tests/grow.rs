@@ -117,6 +117,29 @@ fn resize_truncate_and_reserve_never_show_stale_rows() {
 }
 
 #[test]
+fn resize_over_garbage_past_the_data_shows_zeros() {
+    // A bool array whose file goes on with bytes that are not bools: a
+    // resize must write zeros over them before the view shows them.
+    let dir = tempdir();
+    let path = dir.path().join("flags.npy");
+    write_npy(&path, &Array1::from(vec![true, false, true])).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend([7u8, 9, 255]);
+    std::fs::write(&path, bytes).unwrap();
+    let mut flags = unsafe { ndarray::Array1::<bool>::open_npy_mut(&path) }
+        .unwrap()
+        .into_growable()
+        .unwrap();
+    flags.resize(8).unwrap();
+    assert_eq!(
+        flags.to_vec(),
+        [true, false, true, false, false, false, false, false]
+    );
+    flags.close().unwrap();
+    assert_eq!(read_npy::<bool, ndarray::Ix1>(&path).unwrap().len(), 8);
+}
+
+#[test]
 fn a_wrong_row_shape_is_refused_and_changes_nothing() {
     let dir = tempdir();
     let path = dir.path().join("a.npy");

@@ -240,10 +240,16 @@ fn chunk_prefetch_reads_ahead_of_the_caller_but_only_a_few_chunks() {
     let mut chunks = guard.chunks(256).prefetch(true); // 1 MiB chunks
     let first = chunks.next().unwrap();
     assert_eq!(first, expected.slice(ndarray::s![..256, ..]));
-    // The helper was asked for chunks 0..3 and nothing after them.
-    std::thread::sleep(Duration::from_millis(500));
-    let resident = resident_fraction(&path);
+    // The helper was asked for chunks 0..3 and nothing after them: wait
+    // (up to 30 s, for a busy machine) until it has read them, then give it
+    // a moment to overrun if it were going to.
     let ahead = 3.0 * 256.0 / rows as f64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while resident_fraction(&path) <= 0.9 * ahead && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let resident = resident_fraction(&path);
     assert!(
         resident > 0.9 * ahead,
         "prefetched {resident:.3} of the file, expected about {ahead:.3}"
