@@ -83,6 +83,11 @@ pub trait MemmapExt<A: Element, D: Dimension>: Sized {
 
     /// Creates or truncates a zero-filled raw file (`mode='w+'`). See [`MemmapOptions::create`].
     ///
+    /// Unlike numpy, the file's blocks are reserved at once (it takes its
+    /// full size on disk), so a full disk is an error here rather than a
+    /// `SIGBUS` later; `MemmapOptions::new().preallocate(false)` gives
+    /// numpy's sparse file.
+    ///
     /// # Safety
     /// See [the mapping contract](Memmap#safety).
     ///
@@ -121,6 +126,9 @@ pub trait MemmapExt<A: Element, D: Dimension>: Sized {
     unsafe fn open_npy_copy(path: impl AsRef<Path>) -> Result<MemmapMut<A, D>>;
 
     /// Creates a zero-filled C-order `.npy` file. See [`MemmapOptions::create_npy`].
+    ///
+    /// Unlike numpy, the file's blocks are reserved at once (see
+    /// [`create_raw`](MemmapExt::create_raw)).
     ///
     /// # Safety
     /// See [the mapping contract](Memmap#safety).

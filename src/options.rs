@@ -314,7 +314,11 @@ impl MemmapOptions {
     /// Creates (or truncates) a raw file of the given shape, zero-filled:
     /// `np.memmap(path, mode='w+', shape=...)`.
     ///
-    /// The shape is required and checked before the file is touched.
+    /// The shape is required and checked before the file is touched. The
+    /// file's blocks are reserved at once unless
+    /// [`preallocate(false)`](Self::preallocate) says otherwise: the file
+    /// takes its full size on disk (numpy's is sparse), and a full disk is
+    /// an error here instead of a `SIGBUS` on a later write.
     ///
     /// Unlike numpy, which truncates first, the file is truncated only after
     /// every check has passed: the shape and offset rules, the file-size

@@ -146,6 +146,8 @@ impl MemmapOptions {
     /// `open_memmap(path, mode='w+', dtype=..., shape=...)`.
     ///
     /// The header is byte-identical to what `np.save` writes for the same array.
+    /// As for [`create`](MemmapOptions::create), the file's blocks are
+    /// reserved at once unless [`preallocate(false)`](MemmapOptions::preallocate).
     ///
     /// An existing file is truncated only after every check has passed, as
     /// for [`create`](MemmapOptions::create); a failure after that leaves
