@@ -338,6 +338,39 @@ fn display_path(path: &Option<PathBuf>) -> String {
     }
 }
 
+/// For code that returns `std::io::Result`: the kind says what happened
+/// (an I/O error keeps its own), the message is this error's.
+///
+/// ```
+/// fn open_len(path: &std::path::Path) -> std::io::Result<usize> {
+///     // SAFETY: the file is private to this example.
+///     let a = unsafe { ndarray_memmap::MemmapOptions::new().open::<u8, ndarray::Ix1>(path) }?;
+///     Ok(a.len())
+/// }
+/// let missing = open_len(std::path::Path::new("/nonexistent/x.bin")).unwrap_err();
+/// assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+/// ```
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        use io::ErrorKind as K;
+        let kind = match &err {
+            Error::Io { source, .. } => source.kind(),
+            Error::FileTooShort { .. } => K::UnexpectedEof,
+            Error::NotAFile { .. } | Error::InvalidMode { .. } | Error::InvalidOrder { .. } => {
+                K::InvalidInput
+            }
+            Error::AlreadyMapped { .. } | Error::Locked { .. } => K::ResourceBusy,
+            Error::FileSizeLimit { .. } => K::FileTooLarge,
+            Error::DiskFull { .. } => K::StorageFull,
+            Error::OutOfMemory { .. } => K::OutOfMemory,
+            Error::ReadOnly { .. } => K::PermissionDenied,
+            Error::UnsupportedDtype { .. } | Error::NoNpyDescr { .. } => K::Unsupported,
+            _ => K::InvalidData,
+        };
+        io::Error::new(kind, err)
+    }
+}
+
 impl Error {
     pub(crate) fn io(operation: &'static str, path: &std::path::Path, source: io::Error) -> Self {
         Error::Io {

@@ -589,6 +589,28 @@ fn debug_guard<A>(
         .finish()
 }
 
+/// The array's elements, as ndarray prints them.
+///
+/// ```
+/// use ndarray_memmap::MemmapExt;
+/// let mut a = ndarray::Array1::<u8>::scratch(3)?;
+/// a.fill(7);
+/// assert_eq!(a.to_string(), "[7, 7, 7]");
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
+impl<A: Element + fmt::Display, D: Dimension> fmt::Display for Memmap<A, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.view(), f)
+    }
+}
+
+/// The array's elements, as ndarray prints them.
+impl<A: Element + fmt::Display, D: Dimension> fmt::Display for MemmapMut<A, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.view(), f)
+    }
+}
+
 impl<A: Element, D: Dimension> fmt::Debug for Memmap<A, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         debug_guard::<A>(f, "Memmap", &self.origin, self.shape())

@@ -42,6 +42,17 @@ impl Order {
     }
 }
 
+/// numpy's letter: `C` or `F`.
+///
+/// ```
+/// assert_eq!(ndarray_memmap::Order::Fortran.to_string(), "F");
+/// ```
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for Order {
     type Err = Error;
 

@@ -388,15 +388,37 @@ impl MemmapOptions {
     /// assert_eq!(scratch.sum(), 4500.0);
     /// # Ok::<(), ndarray_memmap::Error>(())
     /// ```
-    #[allow(unsafe_code)]
     pub fn scratch<A: Element, D: Dimension>(&self) -> Result<MemmapMut<A, D>> {
+        self.scratch_in(std::env::temp_dir())
+    }
+
+    /// [`scratch`](Self::scratch) with its unlinked file in `dir` rather
+    /// than in `TMPDIR`: a disk with room, not a small `/tmp`.
+    ///
+    /// ```
+    /// use ndarray::Ix1;
+    /// use ndarray_memmap::MemmapOptions;
+    /// let big_disk = tempfile::tempdir()?; // a directory on the disk of your choice
+    /// let mut scratch = MemmapOptions::new().shape(1 << 20).scratch_in::<u8, Ix1>(big_disk.path())?;
+    /// scratch.fill(1);
+    /// assert_eq!(scratch.len(), 1 << 20);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`scratch`](Self::scratch).
+    #[allow(unsafe_code)]
+    pub fn scratch_in<A: Element, D: Dimension>(
+        &self,
+        dir: impl AsRef<Path>,
+    ) -> Result<MemmapMut<A, D>> {
         let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
             reason: "create a scratch array",
         })?;
         let plan = Plan::<D>::new::<A>(shape, 0, self.order)?;
-        let temp_dir = std::env::temp_dir();
-        let file =
-            tempfile::tempfile().map_err(|e| Error::io("create temporary file", &temp_dir, e))?;
+        let temp_dir = dir.as_ref().to_path_buf();
+        let file = tempfile::tempfile_in(&temp_dir)
+            .map_err(|e| Error::io("create temporary file", &temp_dir, e))?;
         grow(&file, &temp_dir, 0, 0, plan.end, self.preallocate)?;
         // SAFETY: the file has no name (unlinked at creation), so no other
         // program can open it through the file system, and its only

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::layout::{byte_extent, to_dim, Order};
 use crate::npy::header::{read_header, NpyHeader};
 use crate::npy::open::{descr_of, is_fortran_only, match_dtype, with_path, Match};
-use crate::options::DEFAULT_MAX_HEADER_SIZE;
+use crate::options::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
 use crate::sys;
 
 /// Reads only the header of a `.npy` file: for programs that choose the
@@ -63,12 +63,54 @@ pub(crate) fn read_header_of(path: &Path, max_header_size: usize) -> Result<NpyH
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_npy<A: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<A, D>> {
-    let path = path.as_ref();
+    read_npy_with_limit(path.as_ref(), DEFAULT_MAX_HEADER_SIZE)
+}
+
+impl MemmapOptions {
+    /// [`read_npy`](crate::read_npy) with this builder's
+    /// [`max_header_size`](MemmapOptions::max_header_size), for files whose
+    /// headers numpy itself wrote longer than 10000 bytes. Safe: no mapping.
+    ///
+    /// ```
+    /// use ndarray::IxDyn;
+    /// use ndarray_memmap::MemmapOptions;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("many_axes.npy");
+    /// // 4000 axes: np.save writes a header of about 12 KB.
+    /// ndarray_memmap::write_npy(&path, &ndarray::ArrayD::<u8>::zeros(vec![1; 4000]))?;
+    /// assert!(ndarray_memmap::read_npy::<u8, IxDyn>(&path).is_err());
+    /// let a = MemmapOptions::new().max_header_size(1 << 20).read_npy::<u8, IxDyn>(&path)?;
+    /// assert_eq!(a.ndim(), 4000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`read_npy`](crate::read_npy).
+    pub fn read_npy<A: Element, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Array<A, D>> {
+        read_npy_with_limit(path.as_ref(), self.max_header_size)
+    }
+
+    /// [`read_npy_header`](crate::read_npy_header) with this builder's
+    /// [`max_header_size`](MemmapOptions::max_header_size).
+    ///
+    /// # Errors
+    /// As for [`read_npy_header`](crate::read_npy_header).
+    pub fn read_npy_header(&self, path: impl AsRef<Path>) -> Result<NpyHeader> {
+        read_header_of(path.as_ref(), self.max_header_size)
+    }
+}
+
+fn read_npy_with_limit<A: Element, D: Dimension>(
+    path: &Path,
+    max_header_size: usize,
+) -> Result<Array<A, D>> {
     let (file, meta) = sys::open_regular(path, OpenOptions::new().read(true))?;
     let file_len = meta.len();
     let mut reader = BufReader::new(file);
-    let header =
-        read_header(&mut reader, DEFAULT_MAX_HEADER_SIZE).map_err(|e| with_path(e, path))?;
+    let header = read_header(&mut reader, max_header_size).map_err(|e| with_path(e, path))?;
     let swap = match_dtype::<A>(&header)?;
     let dim = to_dim::<D>(&header.shape)?;
     let (nbytes, end) = byte_extent::<A>(&header.shape, header.data_offset)?;
