@@ -217,9 +217,13 @@ enum Entry {
     CreateNpy,
     ReadNpy,
     ReadNpyHeader,
+    /// The run-time-typed raw open, in `r+` (which may grow the file).
+    OpenAnyReadWrite,
+    /// The run-time-typed `.npy` open, in `w+` (which truncates).
+    OpenNpyAnyCreate,
 }
 
-const ENTRIES: [Entry; 10] = [
+const ENTRIES: [Entry; 12] = [
     Entry::Open,
     Entry::OpenMut,
     Entry::OpenCopy,
@@ -230,14 +234,19 @@ const ENTRIES: [Entry; 10] = [
     Entry::CreateNpy,
     Entry::ReadNpy,
     Entry::ReadNpyHeader,
+    Entry::OpenAnyReadWrite,
+    Entry::OpenNpyAnyCreate,
 ];
 
-fn attempt<A: ndarray_memmap::Element>(
+fn attempt<A: ndarray_memmap::Scalar>(
     entry: Entry,
     options: &MemmapOptions,
     path: &std::path::Path,
 ) -> Result<(), Error> {
     use ndarray::IxDyn;
+    use ndarray_memmap::Mode;
+    let mut typed = options.clone();
+    typed.dtype(A::DTYPE);
     unsafe {
         match entry {
             Entry::Open => options.open::<A, IxDyn>(path).map(drop),
@@ -250,6 +259,8 @@ fn attempt<A: ndarray_memmap::Element>(
             Entry::CreateNpy => options.create_npy::<A, IxDyn>(path).map(drop),
             Entry::ReadNpy => ndarray_memmap::read_npy::<A, IxDyn>(path).map(drop),
             Entry::ReadNpyHeader => ndarray_memmap::read_npy_header(path).map(drop),
+            Entry::OpenAnyReadWrite => typed.open_any(path, Mode::ReadWrite).map(drop),
+            Entry::OpenNpyAnyCreate => typed.open_npy_any(path, Mode::Create).map(drop),
         }
     }
 }
