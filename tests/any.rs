@@ -377,16 +377,7 @@ for s in sys.argv[1:]:
 
 #[test]
 fn can_cast_safely_is_numpys_table() {
-    let numpy = python(
-        r#"
-import sys
-import numpy as np
-ds = sys.argv[1:]
-for a in ds:
-    print(" ".join("Y" if np.can_cast(a, b, "safe") else "." for b in ds))
-"#,
-        &DESCRS,
-    );
+    let numpy = common::numpy_safe_cast_table(&DESCRS);
     for (from, row) in DESCRS.iter().zip(numpy.lines()) {
         for (to, cell) in DESCRS.iter().zip(row.split(' ')) {
             let ours = from

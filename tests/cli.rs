@@ -307,16 +307,7 @@ for name in sys.argv[2:]:
 #[test]
 fn convert_is_astype_then_np_save_for_every_safe_pair() {
     let dir = numpy_files();
-    let table = python(
-        r#"
-import sys
-import numpy as np
-ds = sys.argv[1:]
-for a in ds:
-    print(" ".join("Y" if np.can_cast(a, b, "safe") else "." for b in ds))
-"#,
-        &DESCRS,
-    );
+    let table = common::numpy_safe_cast_table(&DESCRS);
     let mut pairs = Vec::new();
     let safe = table.matches('Y').count();
     for (d, row) in table.lines().enumerate() {

@@ -25,6 +25,14 @@ fn row(i: usize) -> Array2<f64> {
     array![[i, i + 0.5, -i]]
 }
 
+/// A new, empty growing `.npy` file of rows of three `f64`.
+fn new_log(path: &Path) -> ndarray_memmap::Growable<f64, Ix2> {
+    unsafe { Array2::<f64>::create_npy(path, (0, 3)) }
+        .unwrap()
+        .into_growable()
+        .unwrap()
+}
+
 fn expected(rows: usize) -> Array2<f64> {
     let mut out = Array2::zeros((rows, 3));
     for (i, mut r) in out.rows_mut().into_iter().enumerate() {
@@ -54,10 +62,7 @@ fn appended_rows_give_np_saves_bytes_in_c_and_fortran_order() {
     let dir = tempdir();
     // C order: rows along axis 0, one at a time (many capacity steps).
     let c = dir.path().join("c.npy");
-    let mut log = unsafe { Array2::<f64>::create_npy(&c, (0, 3)) }
-        .unwrap()
-        .into_growable()
-        .unwrap();
+    let mut log = new_log(&c);
     for i in 0..5000 {
         log.append(&row(i).view()).unwrap();
     }
@@ -92,10 +97,7 @@ fn appended_rows_give_np_saves_bytes_in_c_and_fortran_order() {
 fn resize_truncate_and_reserve_never_show_stale_rows() {
     let dir = tempdir();
     let path = dir.path().join("a.npy");
-    let mut a = unsafe { Array2::<f64>::create_npy(&path, (0, 3)) }
-        .unwrap()
-        .into_growable()
-        .unwrap();
+    let mut a = new_log(&path);
     for i in 0..10 {
         a.append(&row(i).view()).unwrap();
     }
@@ -187,10 +189,7 @@ fn raw_files_grow_and_close_at_their_exact_length() {
 fn locks_and_the_registry_hold_through_remaps() {
     let dir = tempdir();
     let path = dir.path().join("a.npy");
-    let mut a = unsafe { Array2::<f64>::create_npy(&path, (0, 3)) }
-        .unwrap()
-        .into_growable()
-        .unwrap();
+    let mut a = new_log(&path);
     for i in 0..3 {
         a.append(&row(i).view()).unwrap();
         // A remap happened on the first append; the file is still ours.
@@ -289,10 +288,7 @@ fn npy_append_array_and_this_crate_append_to_each_others_files() {
     let ours = dir.path().join("ours.npy");
     let theirs = dir.path().join("theirs.npy");
     // Ours first, then npy-append-array appends, then ours again.
-    let mut a = unsafe { Array2::<f64>::create_npy(&ours, (0, 3)) }
-        .unwrap()
-        .into_growable()
-        .unwrap();
+    let mut a = new_log(&ours);
     for i in 0..100 {
         a.append(&row(i).view()).unwrap();
     }
@@ -376,10 +372,7 @@ fn crash_child(path: &Path, mode: &str) {
     let mut stdout = std::io::stdout().lock();
     match mode {
         "mapped" => {
-            let mut a = unsafe { Array2::<f64>::create_npy(path, (0, 3)) }
-                .unwrap()
-                .into_growable()
-                .unwrap();
+            let mut a = new_log(path);
             // Small steps: a remap every 64 rows, so kills land in remaps too.
             a.set_growth(Growth::Rows(64));
             for i in 0..1_000_000 {

@@ -398,6 +398,19 @@ fn a_file_size_limit_is_a_typed_error_and_the_process_lives() {
                 .map(drop),
             ),
             ("write_npy", write_npy(&path, &Array1::<u8>::zeros(big))),
+            ("Growable::append", {
+                // Its own file: the growable's rows must stay as they were.
+                let log = path.with_extension("log.npy");
+                let mut rows = unsafe { Array2::<u8>::create_npy(&log, (0, 1024)) }
+                    .unwrap()
+                    .into_growable()
+                    .unwrap();
+                let outcome = rows.append(&Array2::<u8>::zeros((2048, 1024)).view());
+                assert_eq!(rows.rows(), 0, "a refused append changed the array");
+                drop(rows);
+                assert_eq!(std::fs::metadata(&log).unwrap().len(), 128);
+                outcome
+            }),
         ];
         for (call, outcome) in attempts {
             match outcome {
@@ -439,7 +452,7 @@ fn a_file_size_limit_is_a_typed_error_and_the_process_lives() {
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_eq!(stdout.matches("refused: ").count(), 5, "{stdout}");
+        assert_eq!(stdout.matches("refused: ").count(), 6, "{stdout}");
     }
 }
 

@@ -103,3 +103,18 @@ pub fn is_root() -> bool {
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
 }
+
+/// numpy's `np.can_cast(a, b, 'safe')` for every pair of `descrs`: one row
+/// per `a`, `Y` or `.` per `b`, separated by spaces.
+pub fn numpy_safe_cast_table(descrs: &[&str]) -> String {
+    python(
+        r#"
+import sys
+import numpy as np
+ds = sys.argv[1:]
+for a in ds:
+    print(" ".join("Y" if np.can_cast(a, b, "safe") else "." for b in ds))
+"#,
+        descrs,
+    )
+}
