@@ -61,7 +61,7 @@ fn inspect(path: &Path, count: usize) -> Result<(), ndarray_memmap::Error> {
     let file_len = std::fs::metadata(path).map_err(|e| ndarray_memmap::Error::Io {
         operation: "stat",
         path: Some(path.to_path_buf()),
-        source: e,
+        cause: e,
     })?;
     let end = header.data_offset + header.data_len()?;
     match file_len.len().checked_sub(end) {

@@ -34,10 +34,42 @@ use crate::error::{Error, Result};
 ///     const NPY_DESCR: Option<&'static str> = Some("|V4");
 /// }
 /// ```
+///
+/// # A descr must fit the type
+///
+/// The descr is checked against the type when it is first used with a
+/// `.npy` file, at compile time: it must be a simple descr (byte order,
+/// kind, item size: `'<f8'`, `'|V16'`, `'|S8'`, `'<M8[ns]'`) whose item
+/// size is the type's size. A 4-byte type that claims to be `'<f8'` does not
+/// compile:
+///
+/// ```compile_fail,E0080
+/// # use ndarray_memmap::Element;
+/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+/// #[repr(C)]
+/// struct W(u32);
+/// impl Element for W {
+///     const NPY_DESCR: Option<&'static str> = Some("<f8");
+/// }
+/// let _ = ndarray_memmap::write_npy("w.npy", &ndarray::arr1(&[W(1)]));
+/// ```
+///
+/// and neither does a structured descr, which this trait cannot describe:
+///
+/// ```compile_fail,E0080
+/// # use ndarray_memmap::Element;
+/// # #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+/// # #[repr(C)]
+/// # struct P { x: f32, y: f32 }
+/// impl Element for P {
+///     const NPY_DESCR: Option<&'static str> = Some("[('x', '<f4'), ('y', '<f4')]");
+/// }
+/// let _ = ndarray_memmap::read_npy::<P, ndarray::Ix1>("p.npy");
+/// ```
 pub trait Element: CheckedBitPattern + NoUninit + Send + Sync + 'static {
     /// The numpy descr of this type in native byte order (`"<f8"` for `f64`
     /// on little-endian machines), or `None` if it has none. Needed only for
-    /// `.npy` files.
+    /// `.npy` files; checked against the type's size (see above).
     const NPY_DESCR: Option<&'static str> = None;
 
     /// Views bytes as elements, checking alignment and length, and every
@@ -76,6 +108,77 @@ pub trait Element: CheckedBitPattern + NoUninit + Send + Sync + 'static {
     /// As for `cast_slice`.
     fn cast_slice_mut(bytes: &mut [u8]) -> std::result::Result<&mut [Self], CheckedCastError> {
         bytemuck::checked::try_cast_slice_mut(bytes)
+    }
+}
+
+/// The compile-time check of `A::NPY_DESCR` against `A`. A type of its own,
+/// not a trait constant, so that an implementation cannot override it.
+pub(crate) struct DescrCheck<A>(std::marker::PhantomData<A>);
+
+impl<A: Element> DescrCheck<A> {
+    /// Evaluated (and so checked) wherever a `.npy` path names it.
+    pub(crate) const OK: () = match A::NPY_DESCR {
+        None => (),
+        Some(descr) => match simple_descr_size(descr) {
+            Some(size) if size == std::mem::size_of::<A>() => (),
+            Some(_) => panic!(
+                "Element::NPY_DESCR declares an item size that is not the size of the type"
+            ),
+            None => panic!(
+                "Element::NPY_DESCR must be a simple numpy descr: a byte order ('<', '>', '|'), a kind letter and an item size, such as '<f8' or '|V16'"
+            ),
+        },
+    };
+}
+
+/// The item size a simple numpy descr declares (`'<f8'` → 8, `'<U3'` → 12,
+/// `'<M8[ns]'` → 8), or `None` for anything else (structured, `'|O'`,
+/// missing byte order or size): what numpy's `dtype.str` can be for an
+/// unstructured type with a fixed size.
+pub(crate) const fn simple_descr_size(descr: &str) -> Option<usize> {
+    let b = descr.as_bytes();
+    if b.len() < 3 || !matches!(b[0], b'<' | b'>' | b'|') {
+        return None;
+    }
+    let kind = b[1];
+    if !matches!(
+        kind,
+        b'b' | b'i' | b'u' | b'f' | b'c' | b'S' | b'U' | b'V' | b'm' | b'M'
+    ) {
+        return None;
+    }
+    let mut i = 2;
+    let mut size: usize = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        size = match size.checked_mul(10) {
+            Some(n) => match n.checked_add((b[i] - b'0') as usize) {
+                Some(n) => n,
+                None => return None,
+            },
+            None => return None,
+        };
+        i += 1;
+    }
+    if i == 2 || size == 0 {
+        return None;
+    }
+    // Only datetimes carry a unit: `'<M8[ns]'`.
+    if i < b.len() {
+        if !matches!(kind, b'm' | b'M') || b[i] != b'[' || b[b.len() - 1] != b']' {
+            return None;
+        }
+        let mut j = i + 1;
+        while j < b.len() - 1 {
+            if !b[j].is_ascii_alphanumeric() {
+                return None;
+            }
+            j += 1;
+        }
+    }
+    if kind == b'U' {
+        size.checked_mul(4)
+    } else {
+        Some(size)
     }
 }
 
@@ -485,6 +588,31 @@ mod tests {
         check::<f64>();
         check::<Complex<f32>>();
         check::<Complex<f64>>();
+    }
+
+    #[test]
+    fn simple_descr_sizes_follow_numpy() {
+        for (descr, size) in [
+            ("<f8", Some(8)),
+            ("|b1", Some(1)),
+            ("<c16", Some(16)),
+            ("|V16", Some(16)),
+            ("|S5", Some(5)),
+            ("<U3", Some(12)),
+            ("<M8[ns]", Some(8)),
+            ("<m8[s]", Some(8)),
+            ("f8", None),
+            ("|O", None),
+            ("<f", None),
+            ("<f0", None),
+            ("<f8[ns]", None),
+            ("<M8[n s]", None),
+            ("[('x', '<f4')]", None),
+            ("'<f8'", None),
+            ("<f99999999999999999999999", None),
+        ] {
+            assert_eq!(simple_descr_size(descr), size, "{descr}");
+        }
     }
 
     #[test]

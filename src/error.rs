@@ -26,15 +26,18 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system call failed (open, stat, set_len, mmap, msync, ...).
-    #[error("{operation} failed for {path}", path = display_path(.path))]
+    ///
+    /// The message ends with the system's reason ("No such file or
+    /// directory"), so printing the error with `{}` shows it; for that
+    /// reason it is not also returned by `source()` (see docs/design.md).
+    #[error("{operation} failed for {path}: {cause}", path = display_path(.path))]
     Io {
         /// What the crate was doing.
         operation: &'static str,
         /// The file involved, when there is one.
         path: Option<PathBuf>,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
+        /// The system's error.
+        cause: io::Error,
     },
 
     /// A mode string is not one of numpy's.
@@ -52,7 +55,7 @@ pub enum Error {
     },
 
     /// The file is shorter than `offset + nbytes` in a mode that must not extend it.
-    #[error("{path} is {found} bytes long, but offset {offset} plus {nbytes} bytes of data need {expected}", path = .path.display())]
+    #[error("{path} is {found} bytes long, but offset {offset} plus {nbytes} bytes of data need {expected}: {held}{remedy}", path = .path.display(), held = held(*.found, *.offset, *.nbytes, *.element_size), remedy = .remedy.text())]
     FileTooShort {
         /// The file.
         path: PathBuf,
@@ -64,6 +67,10 @@ pub enum Error {
         offset: u64,
         /// Bytes of element data.
         nbytes: u64,
+        /// Bytes per element.
+        element_size: usize,
+        /// What would read the file anyway, if anything.
+        remedy: ShortRemedy,
     },
 
     /// The offset lies past the end of the file and no shape was given.
@@ -91,7 +98,7 @@ pub enum Error {
     },
 
     /// The data would start at an address that is not aligned for the element type.
-    #[error("offset {offset} is not a multiple of the alignment {align} of {element}")]
+    #[error("offset {offset} is not a multiple of the alignment {align} of {element}, so the data cannot be viewed in place; read a copy instead with read_npy (.npy files) or read_raw (raw files, numpy's fromfile)")]
     Misaligned {
         /// Byte offset of the data in the file.
         offset: u64,
@@ -113,7 +120,7 @@ pub enum Error {
     },
 
     /// A shape is needed but none was given (mode `w+`, or inference for more than one dimension).
-    #[error("a shape is required to {reason}")]
+    #[error("a shape is required to {reason}; give one with MemmapOptions::shape(...)")]
     ShapeRequired {
         /// Why the shape was needed.
         reason: &'static str,
@@ -133,21 +140,25 @@ pub enum Error {
     },
 
     /// A byte is not a valid value of the element type (a `bool` byte other than 0 or 1).
-    #[error("{path} holds a byte that is not a valid {element} (only 0 and 1 are valid booleans)", path = display_path(.path))]
+    #[error("{path}: element {index} is {found}, which is not a valid {element}{rule}", path = display_path(.path), found = hex_bytes(.found), rule = if *.element == "bool" { " (only bytes 0 and 1 are booleans)" } else { "" })]
     InvalidValue {
         /// The file.
         path: Option<PathBuf>,
         /// The element type's name.
         element: &'static str,
+        /// Index (in memory order) of the first invalid element.
+        index: usize,
+        /// That element's bytes.
+        found: Vec<u8>,
     },
 
     /// Another guard in this process maps the file in a conflicting way.
-    #[error("{path} is already mapped {existing} in this process; {requested} access would alias it", path = .path.display())]
+    #[error("{path} is already mapped by {existing} in this process, so a {requested} guard would alias it (numpy allows this, and each map then sees the other's writes); drop that guard first, or read a copy with read_npy", path = .path.display())]
     AlreadyMapped {
         /// The file.
         path: PathBuf,
-        /// `"writable"` or `"read-only"`: what is there already.
-        existing: &'static str,
+        /// What maps it already: `"a writable guard"` or `"2 read-only guards"`.
+        existing: String,
         /// `"writable"` or `"read-only"`: what was asked for.
         requested: &'static str,
     },
@@ -354,7 +365,7 @@ impl From<Error> for io::Error {
     fn from(err: Error) -> io::Error {
         use io::ErrorKind as K;
         let kind = match &err {
-            Error::Io { source, .. } => source.kind(),
+            Error::Io { cause, .. } => cause.kind(),
             Error::FileTooShort { .. } => K::UnexpectedEof,
             Error::NotAFile { .. } | Error::InvalidMode { .. } | Error::InvalidOrder { .. } => {
                 K::InvalidInput
@@ -372,11 +383,62 @@ impl From<Error> for io::Error {
 }
 
 impl Error {
-    pub(crate) fn io(operation: &'static str, path: &std::path::Path, source: io::Error) -> Self {
+    pub(crate) fn io(operation: &'static str, path: &std::path::Path, cause: io::Error) -> Self {
         Error::Io {
             operation,
             path: Some(path.to_path_buf()),
-            source,
+            cause,
         }
+    }
+}
+
+/// What could read a file that is shorter than its array, named in
+/// [`Error::FileTooShort`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShortRemedy {
+    /// A raw file opened read-only or copy-on-write: mode `r+` would extend
+    /// it to the array's length, as numpy's memmap does.
+    ExtendWithReadWrite,
+    /// Nothing reads it: a raw file opened `r+` that could not be extended,
+    /// or a copy read.
+    None,
+    /// A `.npy` file whose data was cut short: its header announces more
+    /// than the file holds. Refused in every mode (numpy's `r+` would
+    /// extend it with zeros, hiding the damage).
+    Truncated,
+}
+
+impl ShortRemedy {
+    fn text(self) -> &'static str {
+        match self {
+            ShortRemedy::ExtendWithReadWrite => {
+                "; mode 'r+' would extend the file to that length with zeros, as numpy's memmap does"
+            }
+            ShortRemedy::None => "",
+            ShortRemedy::Truncated => {
+                "; the .npy data was cut short (the header announces more than the file holds)"
+            }
+        }
+    }
+}
+
+/// "it holds 24 bytes of data, 3 of the 5 elements" for a short file.
+fn held(file_len: u64, offset: u64, nbytes: u64, element_size: usize) -> String {
+    let data = file_len.saturating_sub(offset);
+    let size = element_size.max(1) as u64;
+    format!(
+        "it holds {data} bytes of data, {} of the {} elements",
+        data.min(nbytes) / size,
+        nbytes / size
+    )
+}
+
+/// `0x02`, or `[0x01, 0x02]` for a multi-byte element.
+fn hex_bytes(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
+    match hex.as_slice() {
+        [one] => one.clone(),
+        _ => format!("[{}]", hex.join(", ")),
     }
 }

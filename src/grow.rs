@@ -5,6 +5,8 @@
 
 use std::fmt;
 use std::fs::File;
+
+use crate::registry::GuardFile;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
@@ -75,7 +77,7 @@ pub enum Growth {
 pub struct Growable<A: Element, D: Dimension = IxDyn> {
     mapping: WriteMapping<A, D>,
     origin: Origin,
-    file: File,
+    file: GuardFile,
     /// The current shape; its growth axis is `rows`.
     shape: D,
     axis: Axis,
@@ -85,8 +87,16 @@ pub struct Growable<A: Element, D: Dimension = IxDyn> {
     /// any stale bytes past them); the view never reaches past the file.
     capacity: usize,
     growth: Growth,
+    /// Where the kernel was last asked to start writing rows to disk
+    /// ([`WRITEBACK_BATCH`]).
+    written_back: u64,
     closed: bool,
 }
+
+/// Appended bytes gathered before the kernel is asked to start writing them
+/// out (`sync_file_range` on Linux): the disk works while rows still
+/// arrive, and the `fsync` of `close` waits for the last batch only.
+const WRITEBACK_BATCH: u64 = 8 << 20;
 
 impl<A: Element, D: Dimension> MemmapMut<A, D> {
     /// This guard as a [`Growable`]: its file can grow and shrink along the
@@ -123,6 +133,7 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
             .map(|i| shape[i])
             .product();
         let row_bytes = row_elements * size_of::<A>();
+        let written_back = byte_extent::<A>(shape.slice(), origin.offset)?.1;
         Ok(Growable {
             mapping,
             origin,
@@ -132,6 +143,7 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
             row_bytes,
             capacity: rows,
             growth: Growth::Double,
+            written_back,
             closed: false,
         })
     }
@@ -337,6 +349,11 @@ impl<A: Element, D: Dimension> Growable<A, D> {
             Some(bytes) => write_all_at(&self.file, bytes, start)
                 .map_err(|e| self.origin.io("write rows", e))?,
             None => self.write_zeros(&path, start, end)?,
+        }
+        self.written_back = self.written_back.min(start);
+        if end - self.written_back >= WRITEBACK_BATCH {
+            crate::sys::start_writeback(&self.file, self.written_back, end - self.written_back);
+            self.written_back = end;
         }
         let old_shape = self.shape.clone();
         if let Err(err) = self.show(shape.clone()) {

@@ -1,7 +1,6 @@
 //! The guards: they own a file and its mapping and lend ndarray views of it.
 
 use std::fmt;
-use std::fs::File;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +12,7 @@ use crate::layout::Order;
 use crate::map::{Advice, ReadMapping, WriteMapping};
 use crate::mode::Mode;
 use crate::prefetch::{Prefetcher, Touch};
-use crate::registry::Registration;
+use crate::registry::{GuardFile, Registration};
 
 /// What a guard knows about its file besides the data.
 ///
@@ -27,7 +26,7 @@ pub(crate) struct Origin {
     pub(crate) order: Order,
     /// Held, never read: closing it releases the advisory lock.
     #[allow(dead_code)]
-    pub(crate) file: Option<File>,
+    pub(crate) file: Option<GuardFile>,
     /// Held, never read: dropping it removes the registry entry.
     #[allow(dead_code)]
     pub(crate) registration: Option<Registration>,
@@ -288,6 +287,28 @@ impl<A: Element, D: Dimension> Memmap<A, D> {
         })
     }
 
+    /// The same guard with a dynamic rank (`IxDyn`), as ndarray's
+    /// `into_dyn`: for code that handles arrays of any rank alike.
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_memmap::{Memmap, MemmapExt};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.bin");
+    /// std::fs::write(&path, [0u8; 6])?;
+    /// // SAFETY: the file is private to this example.
+    /// let guard: Memmap<u8, _> = unsafe { Array2::<u8>::open_raw(&path, (2, 3)) }?.into_dyn();
+    /// assert_eq!(guard.shape(), &[2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_dyn(self) -> Memmap<A, IxDyn> {
+        match self.into_dimensionality::<IxDyn>() {
+            Ok(guard) => guard,
+            // Any rank converts to `IxDyn`.
+            Err(_) => unreachable!("IxDyn holds every rank"),
+        }
+    }
+
     /// Does nothing, successfully: a read-only map has nothing to write back.
     /// Here so that code written for numpy's `fp.flush()` works on any guard.
     pub fn flush(&self) -> Result<()> {
@@ -377,9 +398,51 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
         })
     }
 
+    /// The same guard with a dynamic rank (`IxDyn`), as ndarray's
+    /// `into_dyn`. Nothing is flushed, copied or remapped.
+    pub fn into_dyn(self) -> MemmapMut<A, IxDyn> {
+        match self.into_dimensionality::<IxDyn>() {
+            Ok(guard) => guard,
+            // Any rank converts to `IxDyn`, and the detached placeholder
+            // (no elements) always has a valid shape.
+            Err(_) => unreachable!("IxDyn holds every rank"),
+        }
+    }
+
     /// A mutable view of the whole array, borrowed exclusively from the guard.
     pub fn view_mut(&mut self) -> ArrayViewMut<'_, A, D> {
         self.mapping.view_mut()
+    }
+
+    /// Iterates over writable blocks of `rows_per_chunk` subviews along
+    /// axis 0 (the last block may be shorter): the pattern for filling a
+    /// file larger than memory block by block, each block computed in place.
+    /// `rows_per_chunk == 0` is treated as 1; a 0-d array yields nothing.
+    ///
+    /// ```
+    /// use ndarray::{Array2, Axis};
+    /// use ndarray_memmap::MemmapExt;
+    /// let dir = tempfile::tempdir()?;
+    /// // SAFETY: the file is private to this example.
+    /// let mut table = unsafe { Array2::<f64>::create_raw(dir.path().join("t.bin"), (10, 3)) }?;
+    /// for (i, mut block) in table.chunks_mut(4).enumerate() {
+    ///     block.fill(i as f64);
+    /// }
+    /// assert_eq!(table.column(0).to_vec(), [0., 0., 0., 0., 1., 1., 1., 1., 2., 2.]);
+    /// table.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn chunks_mut(
+        &mut self,
+        rows_per_chunk: usize,
+    ) -> impl Iterator<Item = ArrayViewMut<'_, A, D>> + '_
+    where
+        D: RemoveAxis,
+    {
+        let view = self.mapping.view_mut();
+        let blocks = (view.ndim() > 0)
+            .then(|| view.into_axis_chunks_iter_mut(Axis(0), rows_per_chunk.max(1)));
+        blocks.into_iter().flatten()
     }
 
     /// Writes changes to disk and waits for it (`msync`): numpy's `flush()`.
@@ -469,7 +532,7 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
         Error::Io {
             operation: "msync",
             path: self.origin.path.clone(),
-            source,
+            cause: source,
         }
     }
 
@@ -508,7 +571,7 @@ impl Origin {
         Error::Io {
             operation,
             path: self.path.clone(),
-            source,
+            cause: source,
         }
     }
 

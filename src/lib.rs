@@ -70,24 +70,27 @@
 #![deny(unsafe_code, missing_docs)]
 
 mod any;
+mod buffer;
 mod element;
 mod error;
 mod ext;
 mod grow;
 mod guard;
 mod layout;
+mod lent;
 mod map;
 mod mode;
 mod npy;
 mod options;
 mod prefetch;
+mod raw;
 mod registry;
 mod scalar;
 mod sys;
 
 pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut, ViewVisitor};
 pub use element::{ByteOrder, DType, Element, Kind};
-pub use error::{Error, Result};
+pub use error::{Error, Result, ShortRemedy};
 pub use ext::MemmapExt;
 pub use grow::{Growable, Growth};
 pub use guard::{Chunks, Memmap, MemmapMut, AUTO_PREFETCH_BYTES};
@@ -95,7 +98,8 @@ pub use layout::Order;
 pub use map::Advice;
 pub use mode::Mode;
 pub use npy::{
-    read_npy, read_npy_header, rewrite_npy_with_room, write_npy, NpyHeader, NpyWriter, MAGIC,
+    read_npy, read_npy_from, read_npy_header, rewrite_npy_with_room, view_npy, view_npy_mut,
+    write_npy, write_npy_to, NpyHeader, NpyWriter, MAGIC,
 };
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 pub use scalar::{Scalar, Value};

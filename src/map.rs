@@ -86,16 +86,25 @@ fn map_options(offset: u64, nbytes: usize, populate: bool) -> MmapOptions {
     options
 }
 
-fn cast_error<A>(
+fn cast_error<A: Element>(
     path: Option<&Path>,
     offset: u64,
+    bytes: &[u8],
     err: bytemuck::checked::CheckedCastError,
 ) -> Error {
     match err {
-        bytemuck::checked::CheckedCastError::InvalidBitPattern => Error::InvalidValue {
-            path: path.map(Path::to_path_buf),
-            element: type_name::<A>(),
-        },
+        bytemuck::checked::CheckedCastError::InvalidBitPattern => {
+            let (index, found) = match crate::buffer::first_invalid::<A>(bytes) {
+                crate::buffer::FillError::Invalid { index, found } => (index, found),
+                _ => (0, Vec::new()),
+            };
+            Error::InvalidValue {
+                path: path.map(Path::to_path_buf),
+                element: type_name::<A>(),
+                index,
+                found,
+            }
+        }
         bytemuck::checked::CheckedCastError::PodCastError(_) => Error::Misaligned {
             offset,
             align: std::mem::align_of::<A>(),
@@ -143,7 +152,7 @@ fn view_of_mapping<A: Element, D: Dimension>(
 ) -> Result<ArrayViewMut<'static, A, D>> {
     let range = bytes_in_range::<A, D>(&shape, map.len(), start)?;
     // Safe, bounds-checked slicing: no pointer arithmetic can leave the mapping.
-    let bytes: *mut [u8] = &mut map[range];
+    let bytes: *mut [u8] = &mut map[range.clone()];
     // SAFETY: only the lifetime is extended; the pointer comes from a
     // bounds-checked slice of the mapping. Its pages stay at the same
     // address until the `MmapMut` is dropped (moving it into an `Arc` does
@@ -156,7 +165,11 @@ fn view_of_mapping<A: Element, D: Dimension>(
     // which pass the raw pointer to the kernel and create no reference to
     // the bytes; populate requests never change the bytes.
     let bytes: &'static mut [u8] = unsafe { &mut *bytes };
-    let elements = A::cast_slice_mut(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
+    let elements = match A::cast_slice_mut(bytes) {
+        Ok(elements) => elements,
+        // Re-borrowed from the mapping, safely: the `'static` slice is gone.
+        Err(e) => return Err(cast_error::<A>(path, file_offset, &map[range], e)),
+    };
     ArrayViewMut::from_shape(shape.clone(), elements).map_err(|e| shape_error(&shape, e))
 }
 
@@ -223,7 +236,8 @@ impl<A: Element, D: Dimension> ReadMapping<A, D> {
         // is only ever lent out re-borrowed for the lifetime of `&self`, so
         // it never outlives the mapping.
         let bytes: &'static [u8] = unsafe { &*bytes };
-        let elements = A::cast_slice(bytes).map_err(|e| cast_error::<A>(path, file_offset, e))?;
+        let elements =
+            A::cast_slice(bytes).map_err(|e| cast_error::<A>(path, file_offset, bytes, e))?;
         let view =
             ArrayView::from_shape(shape.clone(), elements).map_err(|e| shape_error(&shape, e))?;
         Ok(ReadMapping {
@@ -542,14 +556,14 @@ fn advise_map<M: std::ops::Deref<Target = [u8]> + Advisable>(
             return map.dont_need(start, len).map_err(|source| Error::Io {
                 operation: "madvise",
                 path: None,
-                source,
+                cause: source,
             })
         }
     };
     map.advise(checked, start, len).map_err(|source| Error::Io {
         operation: "madvise",
         path: None,
-        source,
+        cause: source,
     })
 }
 

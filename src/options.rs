@@ -13,7 +13,7 @@ use crate::layout::{byte_extent, check_alignment, infer_len, to_dim, Order};
 use crate::map::{Advice, ReadMapping, Sharing, WriteMapping};
 use crate::mode::Mode;
 use crate::prefetch::Touch;
-use crate::registry::{self, Registration};
+use crate::registry::{self, GuardFile, Registration};
 use crate::sys;
 
 /// How long an open waits for a conflicting advisory lock by default.
@@ -227,7 +227,8 @@ impl MemmapOptions {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<Memmap<A, D>> {
-        let (opened, plan) = self.open_existing::<A, D>(path.as_ref(), Mode::ReadOnly)?;
+        let (opened, plan) =
+            self.open_existing::<A, D>(Target::Path(path.as_ref()), Mode::ReadOnly)?;
         // SAFETY: forwarded to our caller; the range lies inside the file (checked by `open_existing`).
         unsafe { self.map_read_only(opened, plan) }
     }
@@ -286,7 +287,8 @@ impl MemmapOptions {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
-        let (opened, plan) = self.open_existing::<A, D>(path.as_ref(), Mode::ReadWrite)?;
+        let (opened, plan) =
+            self.open_existing::<A, D>(Target::Path(path.as_ref()), Mode::ReadWrite)?;
         // SAFETY: forwarded to our caller; the file now covers the range.
         unsafe { self.map_writable(opened, plan, Mode::ReadWrite) }
     }
@@ -306,7 +308,8 @@ impl MemmapOptions {
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
         self.check_advice(Mode::CopyOnWrite)?;
-        let (opened, plan) = self.open_existing::<A, D>(path.as_ref(), Mode::CopyOnWrite)?;
+        let (opened, plan) =
+            self.open_existing::<A, D>(Target::Path(path.as_ref()), Mode::CopyOnWrite)?;
         // SAFETY: forwarded to our caller; the range lies inside the file.
         unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
     }
@@ -443,7 +446,7 @@ impl MemmapOptions {
             offset: 0,
             mode: Mode::Create,
             order: self.order,
-            file: Some(file),
+            file: Some(GuardFile::owned(file)),
             registration: None,
             npy: None,
         };
@@ -462,9 +465,9 @@ impl MemmapOptions {
     }
 
     /// Opens an existing raw file and checks it against the shape (given or inferred).
-    fn open_existing<A: Element, D: Dimension>(
+    pub(crate) fn open_existing<A: Element, D: Dimension>(
         &self,
-        path: &Path,
+        target: Target<'_>,
         mode: Mode,
     ) -> Result<(Opened, Plan<D>)> {
         // Every check that needs no file runs before the file is opened.
@@ -478,7 +481,7 @@ impl MemmapOptions {
                 }),
                 None => None,
             };
-        let mut opened = Opened::open(path, mode, self)?;
+        let mut opened = Opened::open_target(target, mode, self)?;
         let file_len = opened.len();
         let plan = match given {
             Some(plan) => plan,
@@ -505,6 +508,8 @@ impl MemmapOptions {
                     found: file_len,
                     offset: self.offset,
                     nbytes: plan.nbytes as u64,
+                    element_size: std::mem::size_of::<A>(),
+                    remedy: crate::error::ShortRemedy::ExtendWithReadWrite,
                 });
             }
         }
@@ -588,9 +593,16 @@ impl<D: Dimension> Plan<D> {
     }
 }
 
+/// What to open: a path, or a file the caller has open already.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Path(&'a Path),
+    File(&'a File),
+}
+
 /// An open, registered and (optionally) locked file.
 pub(crate) struct Opened {
-    pub(crate) file: File,
+    pub(crate) file: GuardFile,
     pub(crate) path: PathBuf,
     len: u64,
     /// The length before `r+` extended the file, so that a mapping refused
@@ -626,6 +638,7 @@ impl Opened {
         let path = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
         let writable = mode.writes_file();
         let registration = Registration::register(&meta, &path, writable)?;
+        let file = GuardFile::owned(file);
         if !options.lock {
             return Ok(Opened {
                 file,
@@ -645,6 +658,47 @@ impl Opened {
             .len();
         Ok(Opened {
             file,
+            path,
+            len,
+            grown_from: None,
+            registration,
+            npy: None,
+        })
+    }
+
+    /// Opens `target` for `mode`: a path, or a file the caller lends.
+    pub(crate) fn open_target(
+        target: Target<'_>,
+        mode: Mode,
+        options: &MemmapOptions,
+    ) -> Result<Opened> {
+        match target {
+            Target::Path(path) => Opened::open(path, mode, options),
+            Target::File(file) => Opened::lend(file, mode, options),
+        }
+    }
+
+    /// A duplicate of the caller's `file`, checked, registered and locked
+    /// as [`open`](Opened::open) does with a path. Its access mode is the
+    /// caller's: a writable map of a file opened read-only fails in `mmap`.
+    fn lend(file: &File, mode: Mode, options: &MemmapOptions) -> Result<Opened> {
+        let path = sys::path_of(file);
+        let meta = file.metadata().map_err(|e| Error::io("stat", &path, e))?;
+        sys::check_regular(&path, &meta)?;
+        let file = file
+            .try_clone()
+            .map_err(|e| Error::io("duplicate file descriptor", &path, e))?;
+        let writable = mode.writes_file();
+        let registration = Registration::register(&meta, &path, writable)?;
+        if options.lock {
+            registry::lock(&file, &path, writable, options.lock_wait)?;
+        }
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &path, e))?
+            .len();
+        Ok(Opened {
+            file: GuardFile::lent(file, options.lock),
             path,
             len,
             grown_from: None,

@@ -37,6 +37,14 @@ pub(crate) struct Registration {
     writable: bool,
 }
 
+fn describe_holders(holders: &Holders) -> String {
+    match holders.readers {
+        _ if holders.writer => "a writable guard (mode 'r+' or 'w+')".to_owned(),
+        1 => "a read-only guard".to_owned(),
+        n => format!("{n} read-only guards"),
+    }
+}
+
 fn describe(writable: bool) -> &'static str {
     if writable {
         "writable"
@@ -84,14 +92,13 @@ impl Registration {
 
 /// Refuses a guard that would alias another guard of this process.
 fn check(holders: Option<&Holders>, path: &Path, writable: bool) -> Result<()> {
-    let existing_writable = match holders {
-        Some(h) if h.writer => true,
-        Some(h) if writable && h.readers > 0 => false,
+    let existing = match holders {
+        Some(h) if h.writer || (writable && h.readers > 0) => describe_holders(h),
         _ => return Ok(()),
     };
     Err(Error::AlreadyMapped {
         path: path.to_path_buf(),
-        existing: describe(existing_writable),
+        existing,
         requested: describe(writable),
     })
 }
@@ -108,6 +115,51 @@ impl Drop for Registration {
             if !holders.writer && holders.readers == 0 {
                 mapped.remove(&self.key);
             }
+        }
+    }
+}
+
+/// A guard's file. Closing it releases the advisory lock, except for a file
+/// lent by the caller ([`open_file`](crate::MemmapOptions::open_file)): that
+/// descriptor is a duplicate of the caller's, and a lock belongs to the open
+/// file description they share, so it would outlive the guard; it is
+/// released explicitly instead.
+#[derive(Debug)]
+pub(crate) struct GuardFile {
+    file: File,
+    unlock_on_drop: bool,
+}
+
+impl GuardFile {
+    /// A file this crate opened: closing it releases its lock.
+    pub(crate) fn owned(file: File) -> GuardFile {
+        GuardFile {
+            file,
+            unlock_on_drop: false,
+        }
+    }
+
+    /// A duplicate of a caller's file, whose lock (if taken) is released on drop.
+    pub(crate) fn lent(file: File, locked: bool) -> GuardFile {
+        GuardFile {
+            file,
+            unlock_on_drop: locked,
+        }
+    }
+}
+
+impl std::ops::Deref for GuardFile {
+    type Target = File;
+
+    fn deref(&self) -> &File {
+        &self.file
+    }
+}
+
+impl Drop for GuardFile {
+    fn drop(&mut self) {
+        if self.unlock_on_drop {
+            let _ = self.file.unlock();
         }
     }
 }

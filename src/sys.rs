@@ -37,7 +37,7 @@ pub(crate) fn open_regular(path: &Path, options: &mut OpenOptions) -> Result<(Fi
     Ok((file, meta))
 }
 
-fn check_regular(path: &Path, meta: &Metadata) -> Result<()> {
+pub(crate) fn check_regular(path: &Path, meta: &Metadata) -> Result<()> {
     if meta.is_file() {
         return Ok(());
     }
@@ -217,3 +217,56 @@ pub(crate) fn extend(file: &File, len: u64) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Reads a file from `pos` on with positional reads (`pread`), leaving the
+/// file's own position alone: a lent file shares it with its owner.
+pub(crate) struct ReadAt<'a> {
+    pub(crate) file: &'a File,
+    pub(crate) pos: u64,
+}
+
+impl io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// A path naming an open file, for messages and the registry's records:
+/// where `/proc` says it is on Linux, `<open file>` elsewhere.
+pub(crate) fn path_of(file: &File) -> std::path::PathBuf {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        if let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+            return path;
+        }
+    }
+    let _ = file;
+    std::path::PathBuf::from("<open file>")
+}
+
+/// Asks the kernel to start writing `[start, start + len)` of `file` to disk
+/// now, without waiting for it, so that a later `fsync` finds less to do.
+/// A hint: on other platforms, or if the call fails, nothing happens.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // one libc call; see the proof below
+pub(crate) fn start_writeback(file: &File, start: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(start), Ok(len)) = (libc::off64_t::try_from(start), libc::off64_t::try_from(len))
+    else {
+        return;
+    };
+    // SAFETY: `sync_file_range` reads no memory of ours; it takes a file
+    // descriptor, which `file` keeps open for the duration of the call, two
+    // integers checked above to fit `off64_t`, and a flag.
+    let _ =
+        unsafe { libc::sync_file_range(file.as_raw_fd(), start, len, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn start_writeback(_file: &File, _start: u64, _len: u64) {}

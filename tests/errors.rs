@@ -26,15 +26,21 @@ fn io_for_a_missing_file_names_the_path() {
             let Error::Io {
                 operation,
                 path: Some(p),
-                source,
+                cause: source,
             } = &err
             else {
                 unreachable!()
             };
             assert_eq!((*operation, p.as_path()), ("open", path.as_path()));
             assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
-            assert!(err.to_string().contains("missing.bin"), "{err}");
-            assert!(std::error::Error::source(&err).is_some());
+            // The system's reason is in the message, not only in a source chain.
+            let message = err.to_string();
+            assert!(message.contains("missing.bin"), "{message}");
+            assert!(
+                message.ends_with(": No such file or directory (os error 2)"),
+                "{message}"
+            );
+            assert!(std::error::Error::source(&err).is_none());
         }
         other => panic!("{other:?}"),
     }
@@ -116,7 +122,7 @@ fn io_for_a_read_only_file_opened_for_writing() {
     match unsafe { Array1::<u8>::open_raw_mut(&path, 8) } {
         Err(Error::Io {
             operation: "open",
-            source,
+            cause: source,
             ..
         }) => {
             assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied)
@@ -124,7 +130,7 @@ fn io_for_a_read_only_file_opened_for_writing() {
         other => panic!("{other:?}"),
     }
     match unsafe { Array1::<u8>::create_raw(&path, 8) } {
-        Err(Error::Io { source, .. }) => {
+        Err(Error::Io { cause: source, .. }) => {
             assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied)
         }
         other => panic!("{other:?}"),
@@ -180,7 +186,16 @@ fn file_too_short_names_needed_and_actual_length() {
                     unreachable!()
                 };
                 assert_eq!((expected, found, offset, nbytes), (48, 40, 16, 32));
-                assert!(err.to_string().contains("40 bytes long"), "{err}");
+                let message = err.to_string();
+                assert!(message.contains("40 bytes long"), "{message}");
+                assert!(
+                    message.contains("it holds 24 bytes of data, 6 of the 8 elements"),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("mode 'r+' would extend the file"),
+                    "{message}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -253,10 +268,13 @@ fn misaligned_offset_names_offset_and_alignment_before_touching_the_file() {
                         element: "f64"
                     }
                 ));
-                assert_eq!(
-                    err.to_string(),
-                    "offset 6 is not a multiple of the alignment 8 of f64"
+                let message = err.to_string();
+                assert!(
+                    message.starts_with("offset 6 is not a multiple of the alignment 8 of f64"),
+                    "{message}"
                 );
+                // The way out: a copying read, which any offset suits.
+                assert!(message.contains("read_raw"), "{message}");
             }
             other => panic!("{other:?}"),
         }
@@ -331,12 +349,35 @@ fn dimension_mismatch_names_both_ranks() {
 fn invalid_value_names_the_element_type() {
     let dir = tempdir();
     let path = dir.path().join("b.bin");
-    std::fs::write(&path, [1u8, 0xff]).unwrap();
-    match unsafe { Array1::<bool>::open_raw(&path, 2) } {
+    std::fs::write(&path, [1u8, 0, 1, 0xff, 2]).unwrap();
+    let by_map = unsafe { Array1::<bool>::open_raw(&path, 5) }.map(drop);
+    let by_mutable_map = unsafe { Array1::<bool>::open_raw_mut(&path, 5) }.map(drop);
+    for result in [by_map, by_mutable_map] {
+        match result {
+            Err(
+                err @ Error::InvalidValue {
+                    element: "bool",
+                    path: Some(_),
+                    index: 3,
+                    ..
+                },
+            ) => {
+                let message = err.to_string();
+                assert!(message.contains("b.bin: element 3 is 0xff"), "{message}");
+                assert!(message.contains("only bytes 0 and 1"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // The copying read names the same element.
+    let npy = dir.path().join("b.npy");
+    let mut bytes = ndarray_memmap::NpyHeader::format("|b1", false, &[5]);
+    bytes.extend([1u8, 0, 1, 0xff, 2]);
+    std::fs::write(&npy, bytes).unwrap();
+    match ndarray_memmap::read_npy::<bool, Ix1>(&npy) {
         Err(Error::InvalidValue {
-            element: "bool",
-            path: Some(_),
-        }) => {}
+            index: 3, found, ..
+        }) => assert_eq!(found, [0xff]),
         other => panic!("{other:?}"),
     }
 }
@@ -349,33 +390,40 @@ fn already_mapped_refuses_aliasing_in_this_process() {
     let writer = unsafe { Array1::<u8>::open_raw_mut(&path, 8) }.unwrap();
     match unsafe { Array1::<u8>::open_raw_mut(&path, 8) } {
         Err(Error::AlreadyMapped {
-            existing: "writable",
+            existing,
             requested: "writable",
             path: p,
         }) => {
-            assert_eq!(p, std::path::absolute(&path).unwrap())
+            assert_eq!(p, std::path::absolute(&path).unwrap());
+            assert_eq!(existing, "a writable guard (mode 'r+' or 'w+')");
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(
-        unsafe { Array1::<u8>::open_raw(&path, 8) },
-        Err(Error::AlreadyMapped {
-            existing: "writable",
-            requested: "read-only",
-            ..
-        })
-    ));
+    match unsafe { Array1::<u8>::open_raw(&path, 8) } {
+        Err(
+            err @ Error::AlreadyMapped {
+                requested: "read-only",
+                ..
+            },
+        ) => {
+            let message = err.to_string();
+            assert!(message.contains("by a writable guard"), "{message}");
+            assert!(message.contains("numpy allows this"), "{message}");
+            assert!(message.contains("drop that guard first"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
     drop(writer);
     let reader = unsafe { Array1::<u8>::open_raw(&path, 8) }.unwrap();
     let second_reader = unsafe { Array1::<u8>::open_raw_copy(&path, 8) }.unwrap();
-    assert!(matches!(
-        unsafe { Array1::<u8>::create_raw(&path, 8) },
+    match unsafe { Array1::<u8>::create_raw(&path, 8) } {
         Err(Error::AlreadyMapped {
-            existing: "read-only",
+            existing,
             requested: "writable",
             ..
-        })
-    ));
+        }) => assert_eq!(existing, "2 read-only guards"),
+        other => panic!("{other:?}"),
+    }
     drop((reader, second_reader));
     // A hard link is the same file.
     let link = dir.path().join("link.bin");

@@ -618,7 +618,9 @@ fn a_full_disk_is_refused_before_the_file_changes() {
     };
     match result {
         Err(Error::Io {
-            operation, source, ..
+            operation,
+            cause: source,
+            ..
         }) => {
             assert_eq!(operation, "extend file");
             assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {source}");

@@ -249,8 +249,10 @@ fn booleans_open_only_when_every_byte_is_zero_or_one() {
             Err(Error::InvalidValue {
                 path: Some(p),
                 element,
+                index,
+                found,
             }) => {
-                assert_eq!(element, "bool");
+                assert_eq!((element, index, found), ("bool", 2, vec![2]));
                 assert_eq!(p, std::path::absolute(&path).unwrap());
             }
             other => panic!("{mode}: {other:?}"),

@@ -101,8 +101,10 @@ impl NpyHeader {
     ///
     /// # Errors
     /// [`Error::NpyHeader`] for a damaged or oversized header (longer than
-    /// `max_header_size`), [`Error::UnsupportedDtype`] for a descr that is not
-    /// a string (structured dtypes).
+    /// `max_header_size`) or a `'descr'` that is no dtype at all (an
+    /// integer, say). A structured or string dtype is not an error here: its
+    /// descr is kept as text (`"[('x', '<f4')]"`), and only
+    /// [`dtype`](NpyHeader::dtype), mapping and reading refuse it.
     ///
     /// # Examples
     /// ```
@@ -261,7 +263,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8], what: &str) -> Result<()> {
                 return Err(Error::Io {
                     operation: "read .npy header",
                     path: None,
-                    source,
+                    cause: source,
                 })
             }
         }
@@ -309,7 +311,7 @@ pub(crate) fn read_header(reader: &mut impl Read, max_header_size: usize) -> Res
         .map_err(|source| Error::Io {
             operation: "read .npy header",
             path: None,
-            source,
+            cause: source,
         })?;
     if raw.len() < header_len {
         return Err(header_error(format!(
@@ -347,6 +349,58 @@ enum Value {
 }
 
 impl Value {
+    /// Whether numpy's `descr_to_dtype` could read this as a dtype: a string,
+    /// a `(descr, shape)` subarray, or a list of fields `(name, descr)` or
+    /// `(name, descr, shape)`, a name being a string or a `(title, name)`
+    /// pair. (Depth is bounded by the parser's `MAX_DEPTH`.)
+    fn is_dtype_descriptor(&self) -> bool {
+        let is_shape = |v: &Value| match v {
+            Value::Int(n) => *n >= 0,
+            Value::Tuple(items) => items.iter().all(|i| matches!(i, Value::Int(n) if *n >= 0)),
+            _ => false,
+        };
+        let is_name = |v: &Value| match v {
+            Value::Str(_) => true,
+            Value::Tuple(pair) => {
+                matches!(
+                    pair.as_slice(),
+                    [Value::Str(_) | Value::None, Value::Str(_)]
+                )
+            }
+            _ => false,
+        };
+        match self {
+            Value::Str(_) => true,
+            Value::Tuple(items) => {
+                matches!(items.as_slice(), [inner, shape] if inner.is_dtype_descriptor() && is_shape(shape))
+            }
+            Value::List(fields) => fields.iter().all(|field| match field {
+                Value::Tuple(parts) => match parts.as_slice() {
+                    [name, descr] => is_name(name) && descr.is_dtype_descriptor(),
+                    [name, descr, shape] => {
+                        is_name(name) && descr.is_dtype_descriptor() && is_shape(shape)
+                    }
+                    _ => false,
+                },
+                _ => false,
+            }),
+            _ => false,
+        }
+    }
+
+    /// Python's type name, for error messages.
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "a string",
+            Value::Int(_) => "an integer",
+            Value::Bool(_) => "a bool",
+            Value::None => "None",
+            Value::Tuple(_) => "a tuple",
+            Value::List(_) => "a list",
+            Value::Dict(_) => "a dict",
+        }
+    }
+
     /// Python's `repr`, for error messages.
     fn repr(&self) -> String {
         fn seq(items: &[Value]) -> String {
@@ -422,12 +476,17 @@ fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
             keys.join(", ")
         )));
     };
+    // A structured (or subarray) descr is kept as its text, as numpy would
+    // print it: the header is valid, only mapping or reading refuses it.
     let descr = match descr {
         Value::Str(s) => s,
+        other if other.is_dtype_descriptor() => other.repr(),
         other => {
-            return Err(Error::UnsupportedDtype {
-                descr: other.repr(),
-            })
+            return Err(header_error(format!(
+                "'descr' is not a valid dtype descriptor: found {} ({}), expected a string such as '<f8' or a list of fields such as [('x', '<f4')]",
+                other.repr(),
+                other.type_name()
+            )))
         }
     };
     let fortran_order = match fortran_order {
@@ -848,11 +907,42 @@ mod tests {
     }
 
     #[test]
-    fn structured_descr_is_an_unsupported_dtype() {
-        let dict = "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }";
-        match NpyHeader::parse(&header_bytes(dict, (1, 0)), 10_000) {
-            Err(Error::UnsupportedDtype { descr }) => assert_eq!(descr, "[('a', '<f4')]"),
-            other => panic!("{other:?}"),
+    fn a_structured_descr_parses_and_only_its_dtype_is_unsupported() {
+        for descr in [
+            "[('a', '<f4')]",
+            "[('x', '<f4'), ('y', '<f4'), ('id', '<u8')]",
+            "[('pos', '<f4', (3,)), ('', '|V4'), (('title', 'n'), [('a', '|u1')])]",
+            "('<f8', (2, 2))",
+        ] {
+            let dict = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3,), }}");
+            let header = NpyHeader::parse(&header_bytes(&dict, (1, 0)), 10_000).unwrap();
+            assert_eq!(
+                (header.descr.as_str(), header.shape.as_slice()),
+                (descr, &[3][..])
+            );
+            match header.dtype() {
+                Err(Error::UnsupportedDtype { descr: found }) => assert_eq!(found, descr),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_descr_that_is_no_dtype_names_the_key_and_what_was_found() {
+        for (descr, found) in [
+            ("3", "found 3 (an integer)"),
+            ("[3, 4]", "found [3, 4] (a list)"),
+            ("[('a',)]", "found [('a',)] (a list)"),
+            ("{'a': '<f4'}", "found {'a': '<f4'} (a dict)"),
+            ("None", "found None (None)"),
+        ] {
+            let dict = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3,), }}");
+            let message = reason(NpyHeader::parse(&header_bytes(&dict, (1, 0)), 10_000));
+            assert!(
+                message.contains("'descr' is not a valid dtype descriptor"),
+                "{message}"
+            );
+            assert!(message.contains(found), "{message}");
         }
     }
 

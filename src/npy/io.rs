@@ -7,8 +7,11 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayBase, Data, Dimension, ShapeBuilder};
 
+use std::mem::size_of;
+
+use crate::buffer::{read_elements, FillError};
 use crate::element::{type_name, Element};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ShortRemedy};
 use crate::layout::{byte_extent, to_dim, Order};
 use crate::npy::header::{read_header, NpyHeader};
 use crate::npy::open::{descr_of, is_fortran_only, match_dtype, with_path, Match};
@@ -108,53 +111,47 @@ fn read_npy_with_limit<A: Element, D: Dimension>(
     max_header_size: usize,
 ) -> Result<Array<A, D>> {
     let (file, meta) = sys::open_regular(path, OpenOptions::new().read(true))?;
-    let file_len = meta.len();
-    let mut reader = BufReader::new(file);
+    read_npy_stream(
+        BufReader::new(file),
+        Some(meta.len()),
+        path,
+        max_header_size,
+    )
+}
+
+/// Reads a `.npy` stream: the header, then the data straight into the
+/// array's buffer. With `file_len`, a file too short is refused before any
+/// allocation; a stream of unknown length is read until it ends.
+fn read_npy_stream<A: Element, D: Dimension>(
+    mut reader: impl Read,
+    file_len: Option<u64>,
+    path: &Path,
+    max_header_size: usize,
+) -> Result<Array<A, D>> {
     let header = read_header(&mut reader, max_header_size).map_err(|e| with_path(e, path))?;
     let swap = match_dtype::<A>(&header)?;
     let dim = to_dim::<D>(&header.shape)?;
     let (nbytes, end) = byte_extent::<A>(&header.shape, header.data_offset)?;
     // Never allocate more than the file holds.
-    if end > file_len {
+    if let Some(file_len) = file_len.filter(|&len| end > len) {
         return Err(Error::FileTooShort {
             path: path.to_path_buf(),
             expected: end,
             found: file_len,
             offset: header.data_offset,
             nbytes: nbytes as u64,
+            element_size: size_of::<A>(),
+            remedy: ShortRemedy::Truncated,
         });
     }
-    let mut bytes = try_with_capacity::<u8>(nbytes, path)?;
-    // `read_to_end` fills the reserved capacity without zeroing it first.
-    let read = (&mut reader)
-        .take(nbytes as u64)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("read .npy data", path, e))?;
-    if read < nbytes {
-        // The file shrank after it was measured.
-        return Err(Error::FileTooShort {
-            path: path.to_path_buf(),
-            expected: end,
-            found: header.data_offset + read as u64,
-            offset: header.data_offset,
-            nbytes: nbytes as u64,
-        });
-    }
-    if let Match::Swapped { unit } = swap {
-        bytes.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
-    }
-    let size = std::mem::size_of::<A>().max(1);
-    let mut elements = try_with_capacity::<A>(nbytes / size, path)?;
-    for chunk in bytes.chunks_exact(size) {
-        let element = bytemuck::checked::try_pod_read_unaligned::<A>(chunk).map_err(|_| {
-            Error::InvalidValue {
-                path: Some(path.to_path_buf()),
-                element: type_name::<A>(),
-            }
+    let swap = match swap {
+        Match::Native => None,
+        Match::Swapped { unit } => Some(unit),
+    };
+    let elements =
+        read_elements::<A>(&mut reader, nbytes / size_of::<A>().max(1), swap).map_err(|e| {
+            fill_error::<A>(e, path, header.data_offset, nbytes, ShortRemedy::Truncated)
         })?;
-        elements.push(element);
-    }
-    drop(bytes);
     let shape = if header.fortran_order {
         dim.f()
     } else {
@@ -166,15 +163,140 @@ fn read_npy_with_limit<A: Element, D: Dimension>(
     })
 }
 
-/// An empty vector with room for `len` elements, or the error naming the
-/// bytes that could not be had (never an abort: sizes come from files).
-fn try_with_capacity<T>(len: usize, path: &Path) -> Result<Vec<T>> {
-    let mut vec = Vec::new();
-    vec.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
-        path: Some(path.to_path_buf()),
-        bytes: len.saturating_mul(std::mem::size_of::<T>()),
-    })?;
-    Ok(vec)
+/// Reads a whole `.npy` from any reader into an owned array: `np.load` of a
+/// file object (ndarray-npy's `ReadNpyExt`). The data goes straight into the
+/// array's buffer; data of the other byte order is swapped.
+///
+/// The reader is read up to the end of the array's data, no further. Its
+/// length is unknown here, so the array's buffer is reserved at once (in
+/// pages that the system fills only as data arrives); reading a stream that
+/// ends early is [`Error::FileTooShort`] naming `<reader>`.
+///
+/// ```
+/// use ndarray::{array, Ix1};
+/// let mut bytes = Vec::new();
+/// ndarray_memmap::write_npy_to(&mut bytes, &array![1.5f32, 2.5])?;
+/// let back = ndarray_memmap::read_npy_from::<f32, Ix1>(bytes.as_slice())?;
+/// assert_eq!(back, array![1.5, 2.5]);
+/// # Ok::<(), ndarray_memmap::Error>(())
+/// ```
+///
+/// # Errors
+/// As for [`read_npy`], less the file errors.
+pub fn read_npy_from<A: Element, D: Dimension>(reader: impl Read) -> Result<Array<A, D>> {
+    read_npy_stream(reader, None, Path::new(READER), DEFAULT_MAX_HEADER_SIZE)
+}
+
+/// What errors name as the file when reading from a reader.
+const READER: &str = "<reader>";
+
+/// Writes `array` as a whole `.npy` to any writer: `np.save` to a file
+/// object (ndarray-npy's `WriteNpyExt`). The bytes are those of
+/// [`write_npy`]; wrap an unbuffered writer in a `BufWriter`.
+///
+/// # Errors
+/// [`Error::NoNpyDescr`], [`Error::SizeOverflow`], and [`Error::Io`] naming
+/// `<writer>` if a write fails.
+pub fn write_npy_to<A, S, D>(mut writer: impl Write, array: &ArrayBase<S, D>) -> Result<()>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let (header, _) = npy_header_of(array)?;
+    write_array(&mut writer, &header, array, Path::new("<writer>"))
+}
+
+/// The `.npy` header `np.save` writes for `array`, and the data's length.
+fn npy_header_of<A, S, D>(array: &ArrayBase<S, D>) -> Result<(Vec<u8>, usize)>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let descr = descr_of::<A>()?;
+    let header = NpyHeader::format(descr, saved_as_fortran(array), array.shape());
+    let (nbytes, _) = byte_extent::<A>(array.shape(), 0)?;
+    Ok((header, nbytes))
+}
+
+/// `np.save`'s rule: Fortran order only for arrays that are Fortran- but
+/// not C-contiguous.
+fn saved_as_fortran<S: Data, D: Dimension>(array: &ArrayBase<S, D>) -> bool {
+    !array.is_standard_layout()
+        && array.t().is_standard_layout()
+        && is_fortran_only(Order::Fortran, array.shape())
+}
+
+/// Writes the header, then the elements in the order the header says.
+fn write_array<A, S, D>(
+    writer: &mut impl Write,
+    header: &[u8],
+    array: &ArrayBase<S, D>,
+    path: &Path,
+) -> Result<()>
+where
+    A: Element,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    let io = |e| Error::io("write .npy", path, e);
+    writer.write_all(header).map_err(io)?;
+    let slice = if saved_as_fortran(array) {
+        array.as_slice_memory_order()
+    } else {
+        array.as_slice()
+    };
+    match slice {
+        Some(slice) => writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?,
+        None => {
+            for element in array.iter() {
+                writer.write_all(bytemuck::bytes_of(element)).map_err(io)?;
+            }
+        }
+    }
+    writer.flush().map_err(io)
+}
+
+/// The crate's error for a copying read of `nbytes` at `offset` of `path`
+/// that could not fill its buffer.
+pub(crate) fn fill_error<A: Element>(
+    err: FillError,
+    path: &Path,
+    offset: u64,
+    nbytes: usize,
+    remedy: ShortRemedy,
+) -> Error {
+    match err {
+        FillError::OutOfMemory(bytes) => Error::OutOfMemory {
+            path: Some(path.to_path_buf()),
+            bytes,
+        },
+        // The file shrank after it was measured.
+        FillError::Short(read) => Error::FileTooShort {
+            path: path.to_path_buf(),
+            expected: offset + nbytes as u64,
+            found: offset + read as u64,
+            offset,
+            nbytes: nbytes as u64,
+            element_size: size_of::<A>(),
+            remedy,
+        },
+        FillError::Io(e) => Error::io("read array data", path, e),
+        FillError::Invalid { index, found } => Error::InvalidValue {
+            path: Some(path.to_path_buf()),
+            element: type_name::<A>(),
+            index,
+            found,
+        },
+        FillError::ZeroSized => Error::InvalidShape {
+            shape: vec![nbytes],
+            reason: format!(
+                "{} has no size, so it cannot be read from bytes",
+                type_name::<A>()
+            ),
+        },
+    }
 }
 
 /// Writes `array` to a `.npy` file with ordinary writes: `np.save(path, array)`.
@@ -206,12 +328,7 @@ where
     D: Dimension,
 {
     let path = path.as_ref();
-    let descr = descr_of::<A>()?;
-    let fortran = !array.is_standard_layout()
-        && array.t().is_standard_layout()
-        && is_fortran_only(Order::Fortran, array.shape());
-    let header = NpyHeader::format(descr, fortran, array.shape());
-    let (nbytes, _) = byte_extent::<A>(array.shape(), 0)?;
+    let (header, nbytes) = npy_header_of(array)?;
     let total = header.len() as u64 + nbytes as u64;
     sys::check_file_size_limit(path, total)?;
     let (file, _) = sys::open_regular(
@@ -222,21 +339,5 @@ where
     // Every check has passed: only now is the old content given up.
     file.set_len(0)
         .map_err(|e| Error::io("truncate", path, e))?;
-    let mut writer = BufWriter::new(file);
-    let io = |e| Error::io("write .npy", path, e);
-    writer.write_all(&header).map_err(io)?;
-    let slice = if fortran {
-        array.as_slice_memory_order()
-    } else {
-        array.as_slice()
-    };
-    match slice {
-        Some(slice) => writer.write_all(bytemuck::cast_slice(slice)).map_err(io)?,
-        None => {
-            for element in array.iter() {
-                writer.write_all(bytemuck::bytes_of(element)).map_err(io)?;
-            }
-        }
-    }
-    writer.flush().map_err(io)
+    write_array(&mut BufWriter::new(file), &header, array, path)
 }

@@ -2,13 +2,15 @@
 //! reading or writing them without a mapping (`np.load`, `np.save`).
 
 mod header;
-mod io;
+pub(crate) mod io;
 mod open;
 mod rewrite;
+mod view;
 mod writer;
 
 pub use header::{NpyHeader, MAGIC};
 pub(crate) use io::read_header_of;
-pub use io::{read_npy, read_npy_header, write_npy};
+pub use io::{read_npy, read_npy_from, read_npy_header, write_npy, write_npy_to};
 pub use rewrite::rewrite_npy_with_room;
+pub use view::{view_npy, view_npy_mut};
 pub use writer::NpyWriter;

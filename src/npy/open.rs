@@ -1,28 +1,33 @@
 //! Mapping `.npy` files: the options' `_npy` terminals.
 
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 use ndarray::{ArrayBase, Data, Dimension};
 
-use crate::element::{type_name, DType, Element};
+use crate::element::{type_name, DType, DescrCheck, Element};
 use crate::error::{Error, Result};
 use crate::guard::{Memmap, MemmapMut, NpyLayout};
 use crate::layout::Order;
 use crate::mode::Mode;
 use crate::npy::header::{read_header, NpyHeader};
-use crate::options::{grow, MemmapOptions, Opened, Plan};
+use crate::options::{grow, MemmapOptions, Opened, Plan, Target};
 use crate::sys;
 
-/// numpy writes `fortran_order: True` only for arrays that are Fortran- but
-/// not C-contiguous; shapes with at most one axis longer than 1, and empty
-/// arrays, are both, so they are written as C order.
+/// `np.save` writes `fortran_order: True` only for arrays that are Fortran-
+/// but not C-contiguous; shapes with at most one axis longer than 1, and
+/// empty arrays, are both, so they are written as C order. (`open_memmap`,
+/// and so `create_npy`, writes the order it is asked for.)
 pub(crate) fn is_fortran_only(order: Order, shape: &[usize]) -> bool {
     order == Order::Fortran && !shape.contains(&0) && shape.iter().filter(|&&n| n > 1).count() > 1
 }
 
 /// The descr of `A`, or the error saying it has none.
 pub(crate) fn descr_of<A: Element>() -> Result<&'static str> {
+    // A descr that does not fit `A` fails to compile here.
+    #[allow(clippy::let_unit_value)]
+    let () = DescrCheck::<A>::OK;
     A::NPY_DESCR.ok_or(Error::NoNpyDescr {
         element: type_name::<A>(),
     })
@@ -68,11 +73,11 @@ pub(crate) fn with_path(err: Error, path: &Path) -> Error {
         Error::Io {
             operation,
             path: None,
-            source,
+            cause: source,
         } => Error::Io {
             operation,
             path: Some(path.to_path_buf()),
-            source,
+            cause: source,
         },
         other => other,
     }
@@ -99,7 +104,8 @@ impl MemmapOptions {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<Memmap<A, D>> {
-        let (opened, plan) = self.open_npy_existing::<A, D>(path.as_ref(), Mode::ReadOnly)?;
+        let (opened, plan) =
+            self.open_npy_existing::<A, D>(Target::Path(path.as_ref()), Mode::ReadOnly)?;
         // SAFETY: forwarded to our caller; the file covers the data (checked).
         unsafe { self.map_read_only(opened, plan) }
     }
@@ -118,7 +124,8 @@ impl MemmapOptions {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
-        let (opened, plan) = self.open_npy_existing::<A, D>(path.as_ref(), Mode::ReadWrite)?;
+        let (opened, plan) =
+            self.open_npy_existing::<A, D>(Target::Path(path.as_ref()), Mode::ReadWrite)?;
         // SAFETY: forwarded to our caller; the file covers the data (checked).
         unsafe { self.map_writable(opened, plan, Mode::ReadWrite) }
     }
@@ -136,7 +143,8 @@ impl MemmapOptions {
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
         self.check_advice(Mode::CopyOnWrite)?;
-        let (opened, plan) = self.open_npy_existing::<A, D>(path.as_ref(), Mode::CopyOnWrite)?;
+        let (opened, plan) =
+            self.open_npy_existing::<A, D>(Target::Path(path.as_ref()), Mode::CopyOnWrite)?;
         // SAFETY: forwarded to our caller; the file covers the data (checked).
         unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
     }
@@ -169,9 +177,11 @@ impl MemmapOptions {
         let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
             reason: "create a .npy file",
         })?;
-        let fortran = is_fortran_only(self.order, shape);
+        // `open_memmap(..., fortran_order=True)` writes `True` whatever the
+        // shape; only `np.save` of an array asks whether it is also C order.
+        let order = self.order;
+        let fortran = order == Order::Fortran;
         let header = NpyHeader::format(descr_of::<A>()?, fortran, shape);
-        let order = if fortran { Order::Fortran } else { Order::C };
         let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
         sys::check_file_size_limit(path, plan.end)?;
         let mut opened = Opened::open(path, Mode::Create, self)?;
@@ -185,7 +195,7 @@ impl MemmapOptions {
             header_len: header.len() as u64,
         });
         // Every check has passed: only now is the old content given up.
-        let mut file = &opened.file;
+        let mut file: &File = &opened.file;
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(&header))
@@ -231,14 +241,21 @@ impl MemmapOptions {
         Ok(guard)
     }
 
-    fn open_npy_existing<A: Element, D: Dimension>(
+    pub(crate) fn open_npy_existing<A: Element, D: Dimension>(
         &self,
-        path: &Path,
+        target: Target<'_>,
         mode: Mode,
     ) -> Result<(Opened, Plan<D>)> {
-        let mut opened = Opened::open(path, mode, self)?;
+        let mut opened = Opened::open_target(target, mode, self)?;
         // One read of 4 KiB holds any ordinary header: one system call, not three.
-        let mut reader = std::io::BufReader::with_capacity(4096, &opened.file);
+        // Positional reads: a lent file's position is its owner's.
+        let mut reader = std::io::BufReader::with_capacity(
+            4096,
+            sys::ReadAt {
+                file: &opened.file,
+                pos: 0,
+            },
+        );
         let header = read_header(&mut reader, self.max_header_size)
             .map_err(|e| with_path(e, &opened.path))?;
         match match_dtype::<A>(&header)? {
@@ -264,6 +281,8 @@ impl MemmapOptions {
                 found: file_len,
                 offset: plan.offset,
                 nbytes: plan.nbytes as u64,
+                element_size: std::mem::size_of::<A>(),
+                remedy: crate::error::ShortRemedy::Truncated,
             });
         }
         Ok((opened, plan))

@@ -48,7 +48,7 @@ pub fn rewrite_npy_with_room(
 ) -> Result<()> {
     let path = path.as_ref();
     let opened = Opened::open(path, Mode::ReadWrite, &MemmapOptions::new())?;
-    let mut reader = BufReader::new(&opened.file);
+    let mut reader = BufReader::new(&*opened.file);
     let header = read_header(&mut reader, usize::MAX).map_err(|e| with_path(e, path))?;
     let size = header.dtype()?.size;
     let (total, end) = byte_extent::<u8>(
@@ -67,6 +67,8 @@ pub fn rewrite_npy_with_room(
             found: opened.len(),
             offset: header.data_offset,
             nbytes: total as u64,
+            element_size: size,
+            remedy: crate::error::ShortRemedy::Truncated,
         });
     }
     let temporary = beside(path);

@@ -11,15 +11,27 @@ pub fn tempdir() -> TempDir {
     tempfile::tempdir().expect("create temporary directory")
 }
 
+/// Whether to skip a test that compares with numpy: only when the
+/// environment says `NDARRAY_MEMMAP_SKIP_NUMPY=1` (CI never does), with the
+/// reason printed, so a machine without numpy can run the rest.
+pub fn numpy_skipped() -> bool {
+    let skip = std::env::var("NDARRAY_MEMMAP_SKIP_NUMPY").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped: NDARRAY_MEMMAP_SKIP_NUMPY=1 (this test compares with numpy)");
+    }
+    skip
+}
+
 /// Runs `python3 -c script args...` and returns its standard output.
-/// Interop tests need real NumPy; `.ci/run` installs it.
+/// Interop tests need real NumPy; `.ci/run` installs it (without it, set
+/// `NDARRAY_MEMMAP_SKIP_NUMPY=1` to skip them).
 pub fn python(script: &str, args: &[&str]) -> String {
     let output = Command::new("python3")
         .arg("-c")
         .arg(script)
         .args(args)
         .output()
-        .expect("python3 must be installed to run the interop tests (see .ci/run)");
+        .expect("python3 with numpy must be installed to run the interop tests (see .ci/run), or set NDARRAY_MEMMAP_SKIP_NUMPY=1 to skip them");
     assert!(
         output.status.success(),
         "python failed:\n--- script ---\n{script}\n--- stderr ---\n{}",

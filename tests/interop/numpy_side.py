@@ -6,7 +6,7 @@ C order of the logical array, is
   float: i*0.25 - 3;  complex: (i*0.5) - (i+1)j.
 
 Manifest lines: kind name descr order version shape offset
-  kind: npy | raw;  order: C | F;  version: 1.0 | 2.0 | 3.0 | auto;
+  kind: npy (np.save's bytes) | npymap (open_memmap's bytes) | raw;  order: C | F;  version: 1.0 | 2.0 | 3.0 | auto;
   shape: comma-separated, '-' for ();  offset: bytes (raw files only).
 """
 import io
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 DESCRS = ["|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f4", "<f8", "<c8", "<c16"]
-SHAPES = [(7,), (3, 4), (2, 3, 4), (), (0, 5)]
+SHAPES = [(7,), (3, 4), (2, 3, 4), (), (0, 5), (1, 5), (5, 1)]
 VERSIONS = [(1, 0), (2, 0), (3, 0)]
 
 
@@ -95,26 +95,41 @@ def check(directory):
         shape, offset = parse_shape(shape), int(offset)
         path = directory / name
         expected = values(descr, shape, order)
-        if kind == "npy":
+        if kind in ("npy", "npymap"):
             loaded = np.load(path)
             mapped = np.load(path, mmap_mode="r")
             for a in (loaded, mapped):
                 assert a.dtype == np.dtype(descr), (name, a.dtype, descr)
                 assert a.shape == shape, (name, a.shape, shape)
                 assert np.array_equal(a, expected), (name, a, expected)
-            if len(shape) > 1 and 0 not in shape:
+            if not (expected.flags.c_contiguous and expected.flags.f_contiguous):
                 assert loaded.flags.f_contiguous == (order == "F"), name
-            buf = io.BytesIO()
-            np.save(buf, expected)
-            assert path.read_bytes() == buf.getvalue(), f"{name}: bytes differ from np.save"
+            if kind == "npymap":
+                # open_memmap writes the order it is given, whatever the shape.
+                fortran = order == "F"
+                ref = path.with_suffix(".ref")
+                m = np.lib.format.open_memmap(ref, mode="w+", dtype=expected.dtype, shape=shape,
+                                              fortran_order=fortran)
+                m[...] = expected
+                m.flush()
+                del m
+                reference = ref.read_bytes()
+                ref.unlink()
+            else:
+                # np.save writes True only for arrays that are not also C order.
+                fortran = (order == "F" and expected.ndim > 1 and expected.size > 0
+                           and not expected.flags.c_contiguous)
+                buf = io.BytesIO()
+                np.save(buf, expected)
+                reference = buf.getvalue()
+            assert path.read_bytes() == reference, f"{name}: bytes differ from numpy's ({kind})"
             with open(path, "rb") as f:
                 major, minor = np.lib.format.read_magic(f)
                 if (major, minor) == (1, 0):
                     header = np.lib.format.read_array_header_1_0(f)
                 else:
                     header = np.lib.format.read_array_header_2_0(f)
-            assert header == (shape, order == "F" and expected.ndim > 1 and expected.size > 0
-                              and not expected.flags.c_contiguous, np.dtype(descr)), (name, header)
+            assert header == (shape, fortran, np.dtype(descr)), (name, header)
         else:
             m = np.memmap(path, dtype=descr, mode="r", shape=shape, order=order, offset=offset)
             assert np.array_equal(m, expected), (name, m, expected)

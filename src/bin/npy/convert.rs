@@ -223,7 +223,7 @@ fn io_error(operation: &'static str, path: &Path, source: std::io::Error) -> Err
     Error::Io {
         operation,
         path: Some(path.to_path_buf()),
-        source,
+        cause: source,
     }
 }
 

@@ -29,7 +29,7 @@ fn show(file: &str) -> Result<(), ndarray_memmap::Error> {
         .map_err(|e| ndarray_memmap::Error::Io {
             operation: "stat",
             path: Some(file.into()),
-            source: e,
+            cause: e,
         })?
         .len();
     println!("file      {file}");
