@@ -303,6 +303,26 @@ fn open_latency(c: &mut Criterion) {
     group.finish();
 }
 
+/// `read_npy` (into the array's own buffer) against ndarray-npy's
+/// `read_npy`, on hot files of 4 KiB, 1 MiB and the configured size.
+fn read_copy(c: &mut Criterion) {
+    let cfg = config();
+    let mut group = c.benchmark_group("read_copy");
+    group.sample_size(10);
+    for (label, bytes) in [("4KiB", 4 << 10), ("1MiB", 1 << 20), (cfg.name, cfg.bytes)] {
+        let path = fixture(&cfg.dir, bytes);
+        warm(&path);
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_function(BenchmarkId::new("read_npy", label), |b| {
+            b.iter(|| black_box(read_npy::<f64, Ix2>(&path).unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("ndarray_npy", label), |b| {
+            b.iter(|| black_box(ndarray_npy::read_npy::<_, Array2<f64>>(&path).unwrap()))
+        });
+    }
+    group.finish();
+}
+
 fn hot_sum(c: &mut Criterion) {
     let cfg = config();
     let path = fixture(&cfg.dir, cfg.bytes);
@@ -629,7 +649,8 @@ fn parallel(c: &mut Criterion) {
         b.iter(|| black_box(g.iter().map(|x| x.ln_1p()).sum::<f64>()))
     });
     group.bench_function("ln_1p_all_cores", |b| {
-        b.iter(|| black_box(g.view().into_par_iter().map(|x| x.ln_1p()).sum::<f64>()))
+        // rayon's `par_iter()` on the guard itself (feature `rayon`).
+        b.iter(|| black_box(g.par_iter().map(|x| x.ln_1p()).sum::<f64>()))
     });
     group.finish();
 }
@@ -859,6 +880,7 @@ fn interleaved(_: &mut Criterion) {
 criterion_group!(
     benches,
     open_latency,
+    read_copy,
     hot_sum,
     cold_sum,
     partial,

@@ -29,7 +29,7 @@ pub enum Error {
     ///
     /// The message ends with the system's reason ("No such file or
     /// directory"), so printing the error with `{}` shows it; for that
-    /// reason it is not also returned by `source()` (see docs/design.md).
+    /// reason it is not also returned by `source()` (see [`docs::design`](crate::docs::design)).
     #[error("{operation} failed for {path}: {cause}", path = display_path(.path))]
     Io {
         /// What the crate was doing.

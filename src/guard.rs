@@ -79,7 +79,7 @@ pub(crate) struct NpyLayout {
 /// programs honour, refuses a second guard in this process that would alias a
 /// writable one, and checks the file's length before mapping so that a view
 /// never covers bytes past the end of the file. Advisory locks do not stop a
-/// program that ignores them. See `docs/safety.md` for the whole contract.
+/// program that ignores them. See [`docs::safety`](crate::docs::safety) for the whole contract.
 ///
 /// Safe alternatives: [`MemmapExt::scratch`](crate::MemmapExt::scratch) (an unlinked temporary file no
 /// other program can name), [`Memmap::from_mmap`] (a mapping you made and
@@ -715,7 +715,7 @@ pub struct Chunks<'a, A, D: Dimension> {
 
 /// Arrays at least this large prefetch by default: there the helper thread's
 /// start-up (tens of microseconds) is noise, and a cold scan measured up to
-/// 1.4x faster with it (`docs/performance.md`).
+/// 1.4x faster with it ([`docs::performance`](crate::docs::performance)).
 pub const AUTO_PREFETCH_BYTES: usize = 64 << 20;
 
 /// How many chunks the helper may run ahead of the one handed out: two keep
@@ -757,7 +757,7 @@ impl<A, D: Dimension> Chunks<'_, A, D> {
     /// The helper stays at most two chunks ahead, so memory use stays
     /// bounded for files larger than RAM, and stops when the iterator drops.
     /// For a cold scan it keeps the disk reading while the caller computes
-    /// (measured figures in `docs/performance.md`).
+    /// (measured figures in [`docs::performance`](crate::docs::performance)).
     pub fn prefetch(mut self, prefetch: bool) -> Self {
         self.prefetch = prefetch;
         if !prefetch {

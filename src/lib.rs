@@ -52,7 +52,7 @@
 //! [`Memmap`](Memmap#safety). The crate narrows the risk with advisory locks,
 //! a registry of mapped files in this process and length checks before
 //! mapping; [`MemmapExt::scratch`], [`Memmap::from_mmap`], [`read_npy`] and
-//! [`write_npy`] are safe. Details: `docs/safety.md`.
+//! [`write_npy`] are safe. Details: [`docs::safety`].
 //!
 //! # Stricter than numpy
 //!
@@ -63,8 +63,24 @@
 //!
 //! # Features
 //!
-//! - `rayon`: enables ndarray's parallel iterators (`par_iter`, `par_azip!`)
-//!   on the views.
+//! - `rayon`: rayon's `par_iter()` and `par_iter_mut()` on the guards, and
+//!   ndarray's parallel iterators on their views (`view().into_par_iter()`,
+//!   `par_azip!`, `Zip::par_for_each`). ndarray 0.17 has no `par_iter()` on
+//!   a view itself: use `into_par_iter()` there.
+//!
+//!   ```
+//!   # #[cfg(feature = "rayon")] {
+//!   use ndarray::Array1;
+//!   use ndarray_memmap::MemmapExt;
+//!   use rayon::prelude::*;
+//!   let mut guard = Array1::<f64>::scratch(10_000)?;
+//!   guard.par_iter_mut().for_each(|x| *x = 0.5);
+//!   let total: f64 = guard.par_iter().sum();
+//!   assert_eq!(total, 5_000.0);
+//!   assert_eq!(guard.view().into_par_iter().copied().sum::<f64>(), total);
+//!   # }
+//!   # Ok::<(), ndarray_memmap::Error>(())
+//!   ```
 //!
 //! The minimum supported Rust version is 1.89 (for `File::lock`).
 #![deny(unsafe_code, missing_docs)]
@@ -82,6 +98,8 @@ mod map;
 mod mode;
 mod npy;
 mod options;
+#[cfg(feature = "rayon")]
+mod parallel;
 mod prefetch;
 mod raw;
 mod registry;

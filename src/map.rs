@@ -25,7 +25,7 @@ use crate::prefetch::{Prefault, Prefetcher, Touch};
 ///
 /// Give one when opening ([`MemmapOptions::advice`](crate::MemmapOptions::advice))
 /// or later ([`Memmap::advise`](crate::Memmap::advise), `advise_rows`). The
-/// measured effect of each is in `docs/performance.md`.
+/// measured effect of each is in [`docs::performance`](crate::docs::performance).
 ///
 /// ```
 /// use ndarray::Array1;

@@ -40,7 +40,7 @@ pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
 /// When a mapping's pages get their page-table entries (are "faulted in").
 ///
 /// Choose with [`MemmapOptions::populate`]. Measured effects are in
-/// `docs/performance.md`.
+/// [`docs::performance`](crate::docs::performance).
 ///
 /// ```
 /// use ndarray::Ix1;

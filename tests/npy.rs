@@ -361,3 +361,62 @@ fn create_npy_truncates_and_the_header_matches_np_save() {
     );
     assert_eq!(out.trim(), "True");
 }
+
+/// `read_npy` holds the data once: its peak memory is the array plus a
+/// small buffer, not a byte buffer beside a decoded copy. Measured in a
+/// process of its own, by the kernel's high-water mark of resident memory.
+#[test]
+fn read_npy_peak_memory_is_the_array_plus_at_most_one_mib() {
+    const TEST: &str = "read_npy_peak_memory_is_the_array_plus_at_most_one_mib";
+    const FILE: &str = "NDARRAY_MEMMAP_PEAK_FILE";
+    let peak_kib = || -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    if common::child_role().as_deref() == Some("peak") {
+        let path = std::env::var(FILE).unwrap();
+        let before = peak_kib();
+        let array = read_npy::<f64, ndarray::Ix2>(&path).unwrap();
+        let after = peak_kib();
+        println!(
+            "PEAK_GROWTH_KIB {} ARRAY_KIB {}",
+            after - before,
+            array.len() * 8 / 1024
+        );
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("big.npy");
+    // 64 MiB; written with a map so that this process's own memory does
+    // not matter (the child is a fresh process anyway).
+    let mut out = unsafe { Array2::<f64>::create_npy(&path, (8192, 1024)) }.unwrap();
+    out.fill(1.5);
+    out.close().unwrap();
+    let output = common::run_child(TEST, "peak", &[(FILE, path.to_str().unwrap())]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The harness may print "test ... " on the same line first.
+    let (_, line) = stdout
+        .split_once("PEAK_GROWTH_KIB")
+        .expect("the child's report");
+    let numbers: Vec<u64> = line
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (growth, array) = (numbers[0], numbers[1]);
+    assert_eq!(array, 64 << 10);
+    assert!(
+        growth <= array + 1024,
+        "peak memory grew by {growth} KiB reading a {array} KiB array"
+    );
+    // And it did hold the array: the measurement sees real memory.
+    assert!(growth >= array - 1024, "grew by only {growth} KiB");
+}
