@@ -330,6 +330,39 @@ pub enum Error {
         /// The element type's name.
         element: &'static str,
     },
+
+    /// An `.npz` archive's zip container is damaged or not one this crate
+    /// reads (a truncated central directory, duplicate member names, ...).
+    #[error("{path} is not a readable .npz archive: {reason}", path = display_path(.path))]
+    Npz {
+        /// The archive, when there is a file.
+        path: Option<PathBuf>,
+        /// What is wrong, in words.
+        reason: String,
+    },
+
+    /// An `.npz` archive has no member of that name.
+    #[error("{path} has no member {name:?}; its members are {available:?}", path = display_path(.path))]
+    NoSuchMember {
+        /// The archive, when there is a file.
+        path: Option<PathBuf>,
+        /// The name asked for.
+        name: String,
+        /// The names it has, as numpy lists them.
+        available: Vec<String>,
+    },
+
+    /// An `.npz` member cannot be mapped in place: it is compressed, or its
+    /// data is not aligned for the element type.
+    #[error("member {name:?} of {path} cannot be mapped in place: {reason}; read a copy with NpzArchive::read instead", path = display_path(.path))]
+    NotMappable {
+        /// The archive.
+        path: Option<PathBuf>,
+        /// The member.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -40,6 +40,9 @@
 //!   lifetime. Writing through a read-only map does not compile.
 //! - [`read_npy`], [`write_npy`], [`read_npy_header`]: `.npy` files with
 //!   ordinary I/O, safe, also for data of the other byte order.
+//! - `NpzArchive` and `NpzWriter` (feature `npz`, on by default): `.npz`
+//!   archives as `np.savez` writes and `np.load` reads them, and stored
+//!   members mapped in place.
 //! - [`Element`]: the element types (`bool`, integers, floats, complex, and
 //!   your own plain-old-data types).
 //! - [`Error`]: one error type whose messages name the values involved.
@@ -63,6 +66,7 @@
 //!
 //! # Features
 //!
+//! - `npz` (default): `.npz` archives, through the `zip` crate.
 //! - `rayon`: rayon's `par_iter()` and `par_iter_mut()` on the guards, and
 //!   ndarray's parallel iterators on their views (`view().into_par_iter()`,
 //!   `par_azip!`, `Zip::par_for_each`). ndarray 0.17 has no `par_iter()` on
@@ -97,6 +101,8 @@ mod lent;
 mod map;
 mod mode;
 mod npy;
+#[cfg(feature = "npz")]
+mod npz;
 mod options;
 #[cfg(feature = "rayon")]
 mod parallel;
@@ -119,6 +125,8 @@ pub use npy::{
     read_npy, read_npy_from, read_npy_header, rewrite_npy_with_room, view_npy, view_npy_mut,
     write_npy, write_npy_to, NpyHeader, NpyWriter, MAGIC,
 };
+#[cfg(feature = "npz")]
+pub use npz::{NpzArchive, NpzMember, NpzWriter};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 pub use scalar::{Scalar, Value};
 

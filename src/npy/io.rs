@@ -122,7 +122,7 @@ fn read_npy_with_limit<A: Element, D: Dimension>(
 /// Reads a `.npy` stream: the header, then the data straight into the
 /// array's buffer. With `file_len`, a file too short is refused before any
 /// allocation; a stream of unknown length is read until it ends.
-fn read_npy_stream<A: Element, D: Dimension>(
+pub(crate) fn read_npy_stream<A: Element, D: Dimension>(
     mut reader: impl Read,
     file_len: Option<u64>,
     path: &Path,
