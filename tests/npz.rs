@@ -422,6 +422,15 @@ fn writer_refusals_leave_no_lying_member() {
     member.write(&ndarray::array![[1u8, 2], [3, 4]]).unwrap();
     assert!(matches!(member.finish(), Err(Error::InvalidShape { .. })));
     npz.finish().unwrap_err();
+    // Alignment off: numpy's unpadded layout, whose members need not map.
+    let mut npz = NpzWriter::new(std::io::Cursor::new(Vec::new())).aligned(false);
+    npz.add("a", &ndarray::array![1u8]).unwrap();
+    npz.add("b", &ndarray::array![2.0f64]).unwrap();
+    let bytes = npz.finish().unwrap().into_inner();
+    let at = bytes.windows(6).rposition(|w| w == b"\x93NUMPY").unwrap();
+    assert_ne!(at % 64, 0, "unaligned: member b's .npy starts at {at}");
+    let mut archive = NpzArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(archive.read::<f64, Ix1>("b").unwrap()[0], 2.0);
     // An in-memory archive, read back from the bytes.
     let mut npz = NpzWriter::new(std::io::Cursor::new(Vec::new()));
     npz.add("v", &ArrayD::<f32>::from_elem(IxDyn(&[2, 2]), 1.5))
