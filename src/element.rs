@@ -231,6 +231,23 @@ element! {
     f32 => "f4", f64 => "f8", Complex<f32> => "c8", Complex<f64> => "c16",
 }
 
+/// numpy's `float16` (`'<f2'`), through the `half` crate (feature `half`).
+#[cfg(feature = "half")]
+impl Element for half::f16 {
+    const NPY_DESCR: Option<&'static str> = Some(native_descr!("f2"));
+    pod_casts!();
+}
+
+/// `bfloat16` has no numpy descr: `ml_dtypes` saves it as two raw bytes,
+/// `'<V2'`, which numpy reads back as `V2`. This type claims that descr, so
+/// a `'<V2'` file opens as `bf16` only when the caller asks for `bf16`; the
+/// run-time-typed path, which cannot know, refuses it.
+#[cfg(feature = "half")]
+impl Element for half::bf16 {
+    const NPY_DESCR: Option<&'static str> = Some(native_descr!("V2"));
+    pod_casts!();
+}
+
 /// The byte order of a dtype as written in its descr.
 ///
 /// ```
@@ -366,7 +383,7 @@ impl std::str::FromStr for DType {
     ///                           (">H", ">u2"), ("complex", "<c16"), ("int", "<i8")] {
     ///     assert_eq!(spelling.parse::<DType>()?.descr(), descr);
     /// }
-    /// assert!("float16".parse::<DType>().is_err()); // valid numpy, not (yet) supported here
+    /// assert!("longdouble".parse::<DType>().is_err()); // valid numpy, not supported here
     /// # Ok::<(), ndarray_memmap::Error>(())
     /// ```
     fn from_str(descr: &str) -> Result<DType> {
@@ -403,7 +420,7 @@ impl std::str::FromStr for DType {
         let supported = match kind {
             Kind::Bool => size == 1,
             Kind::Int | Kind::Uint => matches!(size, 1 | 2 | 4 | 8),
-            Kind::Float => matches!(size, 4 | 8),
+            Kind::Float => matches!(size, 4 | 8) || (size == 2 && cfg!(feature = "half")),
             Kind::Complex => matches!(size, 8 | 16),
         };
         if !supported {
@@ -449,6 +466,7 @@ fn numpy_name(name: &str) -> Option<DType> {
         "uint16" | "ushort" => (Kind::Uint, 2),
         "uint32" | "uintc" => (Kind::Uint, 4),
         "uint64" | "uint" | "uintp" | "ulong" | "ulonglong" => (Kind::Uint, 8),
+        "float16" | "half" if cfg!(feature = "half") => (Kind::Float, 2),
         "float32" | "single" => (Kind::Float, 4),
         "float64" | "float" | "double" => (Kind::Float, 8),
         "complex64" | "csingle" => (Kind::Complex, 8),
@@ -471,6 +489,7 @@ fn letter_code(code: &str, order: ByteOrder) -> Option<DType> {
         "I" => (Kind::Uint, 4),
         "l" | "q" | "p" | "n" => (Kind::Int, 8),
         "L" | "Q" | "P" | "N" => (Kind::Uint, 8),
+        "e" if cfg!(feature = "half") => (Kind::Float, 2),
         "f" => (Kind::Float, 4),
         "d" => (Kind::Float, 8),
         "F" => (Kind::Complex, 8),
@@ -511,9 +530,10 @@ impl DType {
             (Uint, Uint) | (Int, Int) | (Float, Float) | (Complex, Complex) => to_size >= from_size,
             (Uint, Int) => to_size > from_size,
             (Int, Uint) => false,
-            // float32 holds integers of up to 16 bits, float64 numpy calls safe for all.
-            (Int | Uint, Float) => to_size == 8 || from_size <= 2,
-            (Int | Uint, Complex) => to_size == 16 || from_size <= 2,
+            // float16 holds integers of 8 bits, float32 of up to 16; float64
+            // numpy calls safe for all (complex: the same, per part).
+            (Int | Uint, Float) => to_size == 8 || from_size < to_size,
+            (Int | Uint, Complex) => to_size == 16 || from_size < to_size / 2,
             (Float, Complex) => to_size >= 2 * from_size,
             (Float | Complex, Int | Uint) | (Complex, Float) => false,
         }
@@ -557,7 +577,7 @@ mod tests {
     #[test]
     fn descr_parsing_rejects_unsupported_kinds_and_sizes() {
         for descr in [
-            "|S5", "<U3", "|V4", "<M8[ns]", "<f16", "<f2", "|O", "", "<", "<i3", "<f8x",
+            "|S5", "<U3", "|V4", "<M8[ns]", "<f16", "|O", "", "<", "<i3", "<f8x",
         ] {
             assert!(
                 matches!(descr.parse::<DType>(), Err(Error::UnsupportedDtype { descr: d }) if d == descr),

@@ -67,6 +67,10 @@
 //! # Features
 //!
 //! - `npz` (default): `.npz` archives, through the `zip` crate.
+//! - `half` (default): `half::f16` elements (numpy's `float16`, `'<f2'`, in
+//!   every mode and through the run-time-typed path) and `half::bf16`
+//!   (ml_dtypes' `bfloat16`, which numpy stores as raw `'<V2'`: mapped as
+//!   `bf16` only when the caller asks for `bf16`).
 //! - `rayon`: rayon's `par_iter()` and `par_iter_mut()` on the guards, and
 //!   ndarray's parallel iterators on their views (`view().into_par_iter()`,
 //!   `par_azip!`, `Zip::par_for_each`). ndarray 0.17 has no `par_iter()` on

@@ -86,7 +86,9 @@ fn map_options(offset: u64, nbytes: usize, populate: bool) -> MmapOptions {
     options
 }
 
-fn cast_error<A: Element>(
+/// The crate's error for bytes that cannot be viewed as `A`s: an invalid
+/// value (naming the first) or misaligned data.
+pub(crate) fn cast_error<A: Element>(
     path: Option<&Path>,
     offset: u64,
     bytes: &[u8],

@@ -30,7 +30,7 @@ pub enum Value {
     Int(i64),
     /// From an unsigned integer.
     Uint(u64),
-    /// From `f32` or `f64`.
+    /// From `f16`, `f32` or `f64`.
     Float(f64),
     /// From `Complex<f32>` or `Complex<f64>`.
     Complex(Complex<f64>),
@@ -43,7 +43,8 @@ mod sealed {
 }
 
 /// The built-in numeric element types: `bool`, the fixed-size integers,
-/// `f32`, `f64`, `Complex<f32>` and `Complex<f64>`. Sealed: these are the
+/// `half::f16` (feature `half`), `f32`, `f64`, `Complex<f32>` and
+/// `Complex<f64>`. Sealed: these are the
 /// types the run-time-typed path ([`AnyMemmap`](crate::AnyMemmap)) holds
 /// and converts between.
 ///
@@ -102,6 +103,31 @@ real_scalar! {
     i8 => Int, i16 => Int, i32 => Int, i64 => Int,
     u8 => Uint, u16 => Uint, u32 => Uint, u64 => Uint,
     f32 => Float, f64 => Float,
+}
+
+/// `float16`: every conversion rounds once, from the widened value (numpy's
+/// `astype` from float64 rounds directly too, never through float32).
+#[cfg(feature = "half")]
+impl sealed::Convert for half::f16 {
+    fn from_value(value: Value) -> Self {
+        let wide: f64 = match value {
+            Value::Bool(b) => f64::from(u8::from(b)),
+            Value::Int(i) => i.as_(),
+            Value::Uint(u) => u.as_(),
+            Value::Float(f) => f,
+            Value::Complex(c) => c.re,
+        };
+        half::f16::from_f64(wide)
+    }
+}
+
+#[cfg(feature = "half")]
+impl Scalar for half::f16 {
+    const DTYPE: DType = dtype(Kind::Float, 2);
+
+    fn to_value(self) -> Value {
+        Value::Float(self.to_f64())
+    }
 }
 
 impl sealed::Convert for bool {

@@ -10,8 +10,9 @@ use std::process::{Command, Output};
 
 use common::{python, s, tempdir};
 
-const DESCRS: [&str; 13] = [
-    "|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f4", "<f8", "<c8", "<c16",
+const DESCRS: [&str; 14] = [
+    "|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f2", "<f4", "<f8", "<c8",
+    "<c16",
 ];
 
 fn npy(args: &[&str]) -> Output {
@@ -50,6 +51,7 @@ np.save(out / "fortran.npy", np.asfortranarray(np.arange(6, dtype=np.int16).resh
 np.save(out / "complex.npy", np.array([1 + 2j, 3 - 1j, np.nan, -1 + 0j], dtype=np.complex64))
 np.save(out / "flags.npy", np.array([True, False, True]))
 np.save(out / "half.npy", np.zeros(3, dtype="<f2"))
+np.save(out / "text.npy", np.zeros(3, dtype="<U3"))
 np.save(out / "empty.npy", np.zeros((0, 3), dtype="<u2"))
 rng = np.random.default_rng(7)
 np.save(out / "large.npy", rng.normal(size=(3_000_000,)))
@@ -107,9 +109,14 @@ fn info_shows_headers_and_whether_each_file_maps() {
 
     let fortran = stdout(&npy(&["info", &path(dir.path(), "fortran.npy")]));
     assert_eq!(field(&fortran, "order"), "F");
-    let half = npy(&["info", &path(dir.path(), "half.npy")]);
-    assert!(half.status.success());
-    assert!(field(&stdout(&half), "mappable").contains("unsupported dtype \"<f2\""));
+    let half = stdout(&npy(&["info", &path(dir.path(), "half.npy")]));
+    assert_eq!(
+        (field(&half, "dtype"), field(&half, "mappable")),
+        ("<f2", "yes")
+    );
+    let text = npy(&["info", &path(dir.path(), "text.npy")]);
+    assert!(text.status.success());
+    assert!(field(&stdout(&text), "mappable").contains("unsupported dtype \"<U3\""));
 }
 
 #[test]
@@ -352,7 +359,7 @@ fn convert_is_astype_then_np_save_for_every_safe_pair() {
         }
     }
     assert_eq!(pairs.len(), 2 * safe);
-    assert_eq!(safe, 72, "numpy's safe-cast table for these 13 dtypes");
+    assert_eq!(safe, 80, "numpy's safe-cast table for these 14 dtypes");
     let verdict = python(
         r#"
 import io, sys

@@ -66,6 +66,9 @@ macro_rules! any_enum {
             U32($holder<u32, ndarray::IxDyn>),
             #[doc = concat!("`u64` (`'<u8'`) ", $what)]
             U64($holder<u64, ndarray::IxDyn>),
+            #[doc = concat!("`half::f16` (`'<f2'`, feature `half`) ", $what)]
+            #[cfg(feature = "half")]
+            F16($holder<half::f16, ndarray::IxDyn>),
             #[doc = concat!("`f32` (`'<f4'`) ", $what)]
             F32($holder<f32, ndarray::IxDyn>),
             #[doc = concat!("`f64` (`'<f8'`) ", $what)]
@@ -98,7 +101,8 @@ pub(crate) mod wrap {
     }
 
     macro_rules! wrap {
-        ($($variant:ident($ty:ty)),*) => {$(
+        ($($(#[$attr:meta])* $variant:ident($ty:ty)),*) => {$(
+            $(#[$attr])*
             impl Wrap for $ty {
                 fn wrap_array(array: ArrayD<Self>) -> super::AnyArray {
                     super::AnyArray::$variant(array)
@@ -123,6 +127,8 @@ pub(crate) mod wrap {
         U16(u16),
         U32(u32),
         U64(u64),
+        #[cfg(feature = "half")]
+        F16(half::f16),
         F32(f32),
         F64(f64),
         C64(num_complex::Complex<f32>),
@@ -144,6 +150,8 @@ macro_rules! dispatch {
             $name::U16($inner) => $body,
             $name::U32($inner) => $body,
             $name::U64($inner) => $body,
+            #[cfg(feature = "half")]
+            $name::F16($inner) => $body,
             $name::F32($inner) => $body,
             $name::F64($inner) => $body,
             $name::C64($inner) => $body,
@@ -192,6 +200,11 @@ macro_rules! with_element_type {
             }
             (Kind::Uint, 8) => {
                 type $T = u64;
+                $body
+            }
+            #[cfg(feature = "half")]
+            (Kind::Float, 2) => {
+                type $T = half::f16;
                 $body
             }
             (Kind::Float, 4) => {

@@ -3,14 +3,14 @@
 //! (ndarray-npy's `ViewNpyExt`/`ViewMutNpyExt`). Safe: no file, no mapping.
 
 use std::mem::size_of;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder, StrideShape};
 
-use crate::buffer::{first_invalid, FillError};
-use crate::element::{type_name, Element};
+use crate::element::Element;
 use crate::error::{Error, Result, ShortRemedy};
 use crate::layout::{byte_extent, to_dim};
+use crate::map::cast_error;
 use crate::npy::header::NpyHeader;
 use crate::npy::open::{match_dtype, Match};
 use crate::options::DEFAULT_MAX_HEADER_SIZE;
@@ -41,7 +41,8 @@ const BYTES: &str = "<bytes>";
 pub fn view_npy<A: Element, D: Dimension>(bytes: &[u8]) -> Result<ArrayView<'_, A, D>> {
     let (shape, range, offset) = locate::<A, D>(bytes)?;
     let data = &bytes[range];
-    let elements = A::cast_slice(data).map_err(|e| cast_error::<A>(e, data, offset))?;
+    let elements = A::cast_slice(data)
+        .map_err(|e| cast_error::<A>(Some(Path::new(BYTES)), offset, data, e))?;
     ArrayView::from_shape(shape, elements).map_err(|e| shape_error(bytes, e))
 }
 
@@ -67,7 +68,12 @@ pub fn view_npy_mut<A: Element, D: Dimension>(bytes: &mut [u8]) -> Result<ArrayV
     // Checked through a shared borrow first, so that the error can name
     // the bad element (a failed mutable cast would keep `bytes` borrowed).
     if let Err(e) = A::cast_slice(&bytes[range.clone()]) {
-        return Err(cast_error::<A>(e, &bytes[range], offset));
+        return Err(cast_error::<A>(
+            Some(Path::new(BYTES)),
+            offset,
+            &bytes[range],
+            e,
+        ));
     }
     let elements =
         A::cast_slice_mut(&mut bytes[range.clone()]).map_err(|e| Error::InvalidShape {
@@ -116,32 +122,6 @@ fn locate<A: Element, D: Dimension>(
         header.data_offset as usize..end as usize,
         header.data_offset,
     ))
-}
-
-fn cast_error<A: Element>(
-    err: bytemuck::checked::CheckedCastError,
-    data: &[u8],
-    offset: u64,
-) -> Error {
-    match err {
-        bytemuck::checked::CheckedCastError::InvalidBitPattern => {
-            let (index, found) = match first_invalid::<A>(data) {
-                FillError::Invalid { index, found } => (index, found),
-                _ => (0, Vec::new()),
-            };
-            Error::InvalidValue {
-                path: Some(PathBuf::from(BYTES)),
-                element: type_name::<A>(),
-                index,
-                found,
-            }
-        }
-        bytemuck::checked::CheckedCastError::PodCastError(_) => Error::Misaligned {
-            offset,
-            align: std::mem::align_of::<A>(),
-            element: type_name::<A>(),
-        },
-    }
 }
 
 fn shape_error(bytes: &[u8], err: ndarray::ShapeError) -> Error {
