@@ -1,5 +1,7 @@
 //! Element types that may live in a mapped file, and numpy's dtype strings for them.
 
+use std::borrow::Cow;
+
 use bytemuck::checked::CheckedCastError;
 use bytemuck::{CheckedBitPattern, NoUninit};
 use num_complex::Complex;
@@ -15,7 +17,9 @@ use crate::error::{Error, Result};
 /// 0 or 1). Implementing `Element` therefore needs no `unsafe`.
 ///
 /// Implemented for `bool`, every fixed-size primitive integer, `f32`, `f64`,
-/// `Complex<f32>` and `Complex<f64>`.
+/// `Complex<f32>` and `Complex<f64>`; `half::f16` and `half::bf16` (feature
+/// `half`); and `[u8; N]` for numpy's byte strings and voids (`'|SN'`,
+/// `'|VN'`).
 ///
 /// # Adding your own type
 ///
@@ -71,6 +75,20 @@ pub trait Element: CheckedBitPattern + NoUninit + Send + Sync + 'static {
     /// on little-endian machines), or `None` if it has none. Needed only for
     /// `.npy` files; checked against the type's size (see above).
     const NPY_DESCR: Option<&'static str> = None;
+
+    /// The descr written for this type: [`NPY_DESCR`](Element::NPY_DESCR)
+    /// unless a type computes it (`[u8; N]` writes `'|SN'`, which no
+    /// constant can spell for every `N`).
+    fn npy_descr() -> Option<Cow<'static, str>> {
+        Self::NPY_DESCR.map(Cow::Borrowed)
+    }
+
+    /// Whether a file of `descr` holds values of this type, besides its own
+    /// descr (`[u8; N]` also reads numpy's raw `'|VN'`). None by default.
+    fn reads_descr(descr: &str) -> bool {
+        let _ = descr;
+        false
+    }
 
     /// Views bytes as elements, checking alignment and length, and every
     /// value where some bit patterns are invalid.
@@ -246,6 +264,36 @@ impl Element for half::f16 {
 impl Element for half::bf16 {
     const NPY_DESCR: Option<&'static str> = Some(native_descr!("V2"));
     pod_casts!();
+}
+
+/// numpy's fixed-width byte strings and raw voids: `'|SN'` (`np.bytes_`,
+/// NUL-padded) and `'|VN'` (`np.void`) both hold `N` bytes an element, read
+/// as `[u8; N]`; written as `'|SN'`, what `np.save` of a bytes array writes.
+/// [`trim_nul`] shows an `S` value as numpy does, trailing NULs removed.
+impl<const N: usize> Element for [u8; N] {
+    fn npy_descr() -> Option<Cow<'static, str>> {
+        Some(Cow::Owned(format!("|S{N}")))
+    }
+
+    fn reads_descr(descr: &str) -> bool {
+        // A void has no byte order; ml_dtypes writes its types as `'<VN'`.
+        ["|", "<", ">"]
+            .iter()
+            .any(|order| descr == format!("{order}V{N}"))
+    }
+
+    pod_casts!();
+}
+
+/// An `S` value as numpy shows it: the bytes before the trailing NULs.
+///
+/// ```
+/// assert_eq!(ndarray_memmap::trim_nul(b"ab\0\0"), b"ab");
+/// assert_eq!(String::from_utf8_lossy(ndarray_memmap::trim_nul(b"name\0\0\0\0")), "name");
+/// ```
+pub fn trim_nul(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    &bytes[..end]
 }
 
 /// The byte order of a dtype as written in its descr.

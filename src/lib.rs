@@ -117,7 +117,7 @@ mod scalar;
 mod sys;
 
 pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut, ViewVisitor};
-pub use element::{ByteOrder, DType, Element, Kind};
+pub use element::{trim_nul, ByteOrder, DType, Element, Kind};
 pub use error::{Error, Result, ShortRemedy};
 pub use ext::MemmapExt;
 pub use grow::{Growable, Growth};

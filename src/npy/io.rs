@@ -215,7 +215,7 @@ where
     D: Dimension,
 {
     let descr = descr_of::<A>()?;
-    let header = NpyHeader::format(descr, saved_as_fortran(array), array.shape());
+    let header = NpyHeader::format(&descr, saved_as_fortran(array), array.shape());
     let (nbytes, _) = byte_extent::<A>(array.shape(), 0)?;
     Ok((header, nbytes))
 }

@@ -1,5 +1,6 @@
 //! Mapping `.npy` files: the options' `_npy` terminals.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -24,11 +25,11 @@ pub(crate) fn is_fortran_only(order: Order, shape: &[usize]) -> bool {
 }
 
 /// The descr of `A`, or the error saying it has none.
-pub(crate) fn descr_of<A: Element>() -> Result<&'static str> {
+pub(crate) fn descr_of<A: Element>() -> Result<Cow<'static, str>> {
     // A descr that does not fit `A` fails to compile here.
     #[allow(clippy::let_unit_value)]
     let () = DescrCheck::<A>::OK;
-    A::NPY_DESCR.ok_or(Error::NoNpyDescr {
+    A::npy_descr().ok_or(Error::NoNpyDescr {
         element: type_name::<A>(),
     })
 }
@@ -55,8 +56,9 @@ pub(crate) fn match_dtype<A: Element>(header: &NpyHeader) -> Result<Match> {
             unit: found.swap_unit(),
         }),
         (Ok(_), _) => Err(mismatch()),
-        // A user type's descr (`|V16`, ...) must match exactly.
-        (Err(_), _) if header.descr == want => Ok(Match::Native),
+        // A user type's descr (`|V16`, ...) must match exactly, or be one
+        // the type says it reads (`[u8; N]` reads `|SN` and `|VN`).
+        (Err(_), _) if header.descr == want || A::reads_descr(&header.descr) => Ok(Match::Native),
         (Err(_), Ok(_)) => Err(Error::UnsupportedDtype {
             descr: header.descr.clone(),
         }),
@@ -181,7 +183,7 @@ impl MemmapOptions {
         // shape; only `np.save` of an array asks whether it is also C order.
         let order = self.order;
         let fortran = order == Order::Fortran;
-        let header = NpyHeader::format(descr_of::<A>()?, fortran, shape);
+        let header = NpyHeader::format(&descr_of::<A>()?, fortran, shape);
         let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
         sys::check_file_size_limit(path, plan.end)?;
         let mut opened = Opened::open(path, Mode::Create, self)?;
@@ -189,7 +191,7 @@ impl MemmapOptions {
             sys::check_free_space(&opened.file, path, plan.end, true)?;
         }
         opened.npy = Some(NpyLayout {
-            descr: descr_of::<A>()?.to_owned(),
+            descr: descr_of::<A>()?.into_owned(),
             fortran_order: fortran,
             version: (header[6], header[7]),
             header_len: header.len() as u64,

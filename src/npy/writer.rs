@@ -2,6 +2,7 @@
 //! writes and no mapping: for arrays larger than memory that are produced
 //! once, front to back.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
@@ -48,7 +49,7 @@ pub struct NpyWriter<A: Element> {
     out: BufWriter<File>,
     /// Holds the advisory lock and the registry entry for the writer's life.
     opened: Opened,
-    descr: &'static str,
+    descr: Cow<'static, str>,
     row_shape: Vec<usize>,
     header_len: usize,
     version: (u8, u8),
@@ -72,7 +73,7 @@ impl<A: Element> NpyWriter<A> {
         let mut shape = vec![0];
         shape.extend_from_slice(row_shape);
         byte_extent::<A>(row_shape, 0)?;
-        let header = NpyHeader::format(descr, false, &shape);
+        let header = NpyHeader::format(&descr, false, &shape);
         let opened = Opened::open(path, Mode::Create, &MemmapOptions::new())?;
         let io = |e| Error::io("write .npy", path, e);
         opened.file.set_len(0).map_err(io)?;
@@ -158,7 +159,7 @@ impl<A: Element> NpyWriter<A> {
             let mut shape = vec![self.rows];
             shape.extend_from_slice(&self.row_shape);
             let header = NpyHeader::format_to_length(
-                self.descr,
+                &self.descr,
                 false,
                 &shape,
                 self.version,
@@ -167,7 +168,7 @@ impl<A: Element> NpyWriter<A> {
             .ok_or_else(|| Error::HeaderFull {
                 path: path.clone(),
                 header_len: self.header_len,
-                needed: NpyHeader::format(self.descr, false, &shape).len(),
+                needed: NpyHeader::format(&self.descr, false, &shape).len(),
             })?;
             write_all_at(self.out.get_ref(), &header)
                 .map_err(|e| Error::io("write .npy header", path, e))?;

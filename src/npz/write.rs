@@ -129,7 +129,7 @@ impl<W: Write + Seek> NpzWriter<W> {
         S: Data<Elem = A>,
         D: Dimension,
     {
-        let total = NpyHeader::format(descr_of::<A>()?, false, array.shape()).len() as u64
+        let total = NpyHeader::format(&descr_of::<A>()?, false, array.shape()).len() as u64
             + byte_extent::<A>(array.shape(), 0)?.0 as u64;
         self.start_member(key, total)?;
         write_npy_to(&mut self.zip, array).map_err(|e| self.rename_io(e))
@@ -147,7 +147,7 @@ impl<W: Write + Seek> NpzWriter<W> {
         shape: &[usize],
         order: Order,
     ) -> Result<NpzMember<'_, W, A>> {
-        let header = NpyHeader::format(descr_of::<A>()?, order == Order::Fortran, shape);
+        let header = NpyHeader::format(&descr_of::<A>()?, order == Order::Fortran, shape);
         let (nbytes, _) = byte_extent::<A>(shape, 0)?;
         self.start_member(key, header.len() as u64 + nbytes as u64)?;
         self.unfinished = Some(key.to_owned());
