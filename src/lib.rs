@@ -112,6 +112,7 @@ mod options;
 mod parallel;
 mod prefetch;
 mod raw;
+mod record;
 mod registry;
 mod scalar;
 mod sys;
@@ -132,6 +133,7 @@ pub use npy::{
 #[cfg(feature = "npz")]
 pub use npz::{NpzArchive, NpzMember, NpzWriter};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
+pub use record::{FieldDtype, RecordDescr, RecordField};
 pub use scalar::{Scalar, Value};
 
 /// Long-form documentation from the repository's `docs/` folder, rendered

@@ -51,6 +51,15 @@ impl NpyHeader {
         self.descr.parse()
     }
 
+    /// The fields of a structured dtype, with their offsets and the record
+    /// size, as numpy's `descr_to_dtype` reads them.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedDtype`] if the descr is not a structured one.
+    pub fn record(&self) -> Result<crate::RecordDescr> {
+        crate::RecordDescr::parse(&self.descr)
+    }
+
     /// The data's memory order.
     pub fn order(&self) -> Order {
         if self.fortran_order {
@@ -338,7 +347,7 @@ pub(crate) fn read_header(reader: &mut impl Read, max_header_size: usize) -> Res
 
 /// A Python literal, as far as `.npy` headers use them.
 #[derive(Debug)]
-enum Value {
+pub(crate) enum Value {
     Str(String),
     Int(i128),
     Bool(bool),
@@ -432,6 +441,23 @@ struct Fields {
 }
 
 /// Parses the header text and checks it holds exactly numpy's three keys.
+/// Parses one Python literal (a descr's text, say), and nothing after it.
+pub(crate) fn parse_literal(text: &str) -> Result<Value> {
+    let mut parser = Parser {
+        chars: text.char_indices().peekable(),
+        text,
+        allow_long_suffix: false,
+    };
+    let value = parser.value(0)?;
+    parser.skip_space();
+    match parser.chars.next() {
+        Some((at, c)) => Err(header_error(format!(
+            "cannot parse {text:?}: unexpected {c:?} at character {at}"
+        ))),
+        None => Ok(value),
+    }
+}
+
 fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
     let mut parser = Parser {
         chars: text.char_indices().peekable(),
@@ -721,7 +747,7 @@ impl Parser<'_> {
 }
 
 /// Python's `repr` of a string: single quotes unless the text holds one and no double quote.
-fn python_str_repr(s: &str) -> String {
+pub(crate) fn python_str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
