@@ -27,13 +27,14 @@ pub(crate) enum FillError {
     ZeroSized,
 }
 
-/// Reads `count` elements of `A` from `reader`, reversing each `swap_unit`
-/// bytes first if given (data of the other byte order).
+/// Reads `count` elements of `A` from `reader`, first reversing, in every
+/// element, the bytes of each `(offset, length)` in `swaps` (data of the
+/// other byte order: one entry per number, so records swap field by field).
 #[allow(unsafe_code)] // one allocation, one view of it as bytes, one set_len; proofs below
 pub(crate) fn read_elements<A: Element>(
     reader: &mut impl Read,
     count: usize,
-    swap_unit: Option<usize>,
+    swaps: &[(usize, usize)],
 ) -> Result<Vec<A>, FillError> {
     if size_of::<A>() == 0 {
         return Err(FillError::ZeroSized);
@@ -62,8 +63,16 @@ pub(crate) fn read_elements<A: Element>(
         std::slice::from_raw_parts_mut(elements.as_mut_ptr().cast::<u8>(), layout.size())
     };
     fill(reader, bytes)?;
-    if let Some(unit) = swap_unit.filter(|&unit| unit > 1) {
-        bytes.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
+    if !swaps.is_empty() {
+        for element in bytes.chunks_exact_mut(size_of::<A>()) {
+            for &(at, len) in swaps {
+                // Entries come from the element's own layout; one that did
+                // not fit would be skipped, never a panic.
+                if let Some(number) = element.get_mut(at..at.saturating_add(len)) {
+                    number.reverse();
+                }
+            }
+        }
     }
     // bytemuck's own check, not `Element::cast_slice`, which a user may
     // override: the `set_len` below rests on it. For types where every bit
@@ -75,6 +84,15 @@ pub(crate) fn read_elements<A: Element>(
     // into) and were just checked to be valid values of `A`.
     unsafe { elements.set_len(count) };
     Ok(elements)
+}
+
+/// The swaps of an element of `size` bytes made of numbers of `unit` bytes
+/// each (a complex number is two).
+pub(crate) fn swap_units(size: usize, unit: usize) -> Vec<(usize, usize)> {
+    if unit < 2 {
+        return Vec::new();
+    }
+    (0..size / unit).map(|i| (i * unit, unit)).collect()
 }
 
 /// Fills `bytes` from `reader`, or says how many bytes it had.
@@ -109,37 +127,37 @@ mod tests {
     #[test]
     fn reads_swaps_and_validates_in_one_buffer() {
         let bytes: Vec<u8> = (1..=8u16).flat_map(u16::to_be_bytes).collect();
-        let swapped: Vec<u16> = read_elements(&mut bytes.as_slice(), 8, Some(2)).unwrap();
+        let swapped: Vec<u16> = read_elements(&mut bytes.as_slice(), 8, &swap_units(2, 2)).unwrap();
         assert_eq!(swapped, (1..=8).collect::<Vec<u16>>());
-        let native: Vec<u16> = read_elements(&mut bytes.as_slice(), 8, None).unwrap();
+        let native: Vec<u16> = read_elements(&mut bytes.as_slice(), 8, &[]).unwrap();
         assert_eq!(native[0], u16::from_ne_bytes([0, 1]));
         assert_eq!(native.capacity(), 8);
     }
 
     #[test]
     fn an_invalid_bool_names_its_index_and_byte() {
-        match read_elements::<bool>(&mut [1u8, 0, 1, 7, 2].as_slice(), 5, None) {
+        match read_elements::<bool>(&mut [1u8, 0, 1, 7, 2].as_slice(), 5, &[]) {
             Err(FillError::Invalid { index, found }) => assert_eq!((index, found), (3, vec![7])),
             other => panic!("{other:?}"),
         }
-        let ok = read_elements::<bool>(&mut [1u8, 0, 1].as_slice(), 3, None).unwrap();
+        let ok = read_elements::<bool>(&mut [1u8, 0, 1].as_slice(), 3, &[]).unwrap();
         assert_eq!(ok, [true, false, true]);
     }
 
     #[test]
     fn a_short_reader_says_how_much_it_had() {
-        match read_elements::<u32>(&mut [0u8; 10].as_slice(), 3, None) {
+        match read_elements::<u32>(&mut [0u8; 10].as_slice(), 3, &[]) {
             Err(FillError::Short(n)) => assert_eq!(n, 10),
             other => panic!("{other:?}"),
         }
-        assert!(read_elements::<u32>(&mut [0u8; 0].as_slice(), 0, None)
+        assert!(read_elements::<u32>(&mut [0u8; 0].as_slice(), 0, &[])
             .unwrap()
             .is_empty());
     }
 
     #[test]
     fn an_impossible_size_is_out_of_memory_not_an_abort() {
-        match read_elements::<u64>(&mut [0u8; 0].as_slice(), usize::MAX / 4, None) {
+        match read_elements::<u64>(&mut [0u8; 0].as_slice(), usize::MAX / 4, &[]) {
             Err(FillError::OutOfMemory(bytes)) => assert_eq!(bytes, usize::MAX),
             other => panic!("{other:?}"),
         }

@@ -331,6 +331,17 @@ pub enum Error {
         element: &'static str,
     },
 
+    /// A file's record layout differs from the record type asked for.
+    #[error("the file's records differ from the type's at field {field:?}: expected {expected}, found {found}")]
+    RecordMismatch {
+        /// The first field that differs (`pos`, `p.x` for a nested one).
+        field: String,
+        /// What the type has there.
+        expected: String,
+        /// What the file has there.
+        found: String,
+    },
+
     /// An `.npz` archive's zip container is damaged or not one this crate
     /// reads (a truncated central directory, duplicate member names, ...).
     #[error("{path} is not a readable .npz archive: {reason}", path = display_path(.path))]

@@ -855,6 +855,32 @@ impl<A: Element, D: Dimension> Memmap<A, D> {
     chunks_method!();
 }
 
+/// Field views of record arrays: numpy's `a['x']`.
+macro_rules! field_method {
+    () => {
+        /// A view of field `name` of every record, without copying
+        /// (numpy's `a['x']`); see [`record_field`](crate::record_field).
+        ///
+        /// # Errors
+        /// As for [`record_field`](crate::record_field).
+        pub fn field<F>(&self, name: &str) -> Result<ndarray::ArrayViewD<'_, F>>
+        where
+            A: crate::Record,
+            F: crate::FieldType + bytemuck::AnyBitPattern + bytemuck::NoUninit,
+        {
+            crate::record_field(&self.view(), name)
+        }
+    };
+}
+
+impl<A: Element, D: Dimension> Memmap<A, D> {
+    field_method!();
+}
+
+impl<A: Element, D: Dimension> MemmapMut<A, D> {
+    field_method!();
+}
+
 impl<A: Element, D: Dimension> MemmapMut<A, D> {
     chunks_method!();
 }

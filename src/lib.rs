@@ -43,6 +43,8 @@
 //! - `NpzArchive` and `NpzWriter` (feature `npz`, on by default): `.npz`
 //!   archives as `np.savez` writes and `np.load` reads them, and stored
 //!   members mapped in place.
+//! - [`npy_record!`] and [`Record`]: `#[repr(C)]` structs as numpy's
+//!   structured dtypes, with field views ([`record_field`]).
 //! - [`Element`]: the element types (`bool`, integers, floats, complex, and
 //!   your own plain-old-data types).
 //! - [`Error`]: one error type whose messages name the values involved.
@@ -133,7 +135,9 @@ pub use npy::{
 #[cfg(feature = "npz")]
 pub use npz::{NpzArchive, NpzMember, NpzWriter};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
-pub use record::{FieldDtype, RecordDescr, RecordField};
+#[doc(hidden)]
+pub use record::__field_type_of;
+pub use record::{record_field, FieldDtype, FieldType, Record, RecordDescr, RecordField};
 pub use scalar::{Scalar, Value};
 
 /// Long-form documentation from the repository's `docs/` folder, rendered

@@ -87,7 +87,10 @@ impl MemmapOptions {
             .seek(SeekFrom::Start(self.offset))
             .map_err(|e| Error::io("seek", path, e))?;
         let count = nbytes / size_of::<A>().max(1);
-        let elements = read_elements::<A>(&mut reader, count, swap)
+        let swaps = swap.map_or_else(Vec::new, |unit| {
+            crate::buffer::swap_units(size_of::<A>(), unit)
+        });
+        let elements = read_elements::<A>(&mut reader, count, &swaps)
             .map_err(|e| fill_error::<A>(e, path, self.offset, nbytes, ShortRemedy::None))?;
         let shape = match self.order {
             Order::Fortran => dim.f(),

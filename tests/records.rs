@@ -3,10 +3,14 @@
 //! numpy's item sizes and field offsets; and the headers numpy writes for
 //! them are read.
 
+// Every file these tests map is a private temporary file that nothing else
+// touches, which is the whole of the mapping contract.
+#![allow(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use common::{python, s, tempdir};
-use ndarray_memmap::{read_npy_header, RecordDescr};
+use ndarray_memmap::{read_npy, read_npy_header, write_npy, Error, MemmapExt, RecordDescr};
 
 /// Prints, per random dtype: its descr's repr, its itemsize, and its
 /// top-level `name:offset` pairs; and saves `np.zeros(2, dt)` for the first
@@ -82,4 +86,278 @@ fn random_numpy_records_parse_and_format_back_exactly() {
         checked += 1;
     }
     assert_eq!(checked, 400);
+}
+
+// ---- Records as Rust types, against numpy ----
+
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Particle {
+    pos: [f32; 3],
+    vel: [f32; 3],
+    id: u64,
+}
+ndarray_memmap::npy_record!(Particle { pos, vel, id });
+
+/// numpy's `align=True` layout: explicit padding, left out of the list.
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Aligned {
+    a: u8,
+    _pad0: [u8; 3],
+    b: f32,
+    c: u8,
+    _pad1: [u8; 3],
+}
+ndarray_memmap::npy_record!(Aligned { a, b, c });
+
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Inner {
+    x: f32,
+    y: f32,
+}
+ndarray_memmap::npy_record!(Inner { x, y });
+
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Outer {
+    p: Inner,
+    t: i32,
+}
+ndarray_memmap::npy_record!(Outer { p, t });
+
+/// numpy's packed layout with fields that would otherwise need padding.
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, packed)]
+struct Packed {
+    a: i32,
+    b: f64,
+    c: u16,
+}
+ndarray_memmap::npy_record!(Packed { a, b, c });
+
+const PARTICLE_DT: &str = "np.dtype([('pos', '<f4', (3,)), ('vel', '<f4', (3,)), ('id', '<u8')])";
+
+fn particles(n: usize) -> ndarray::Array1<Particle> {
+    ndarray::Array1::from_shape_fn(n, |i| {
+        let f = i as f32;
+        Particle {
+            pos: [f, f + 0.5, -f],
+            vel: [0.25 * f, 1.0, 2.0],
+            id: 1000 + i as u64,
+        }
+    })
+}
+
+/// The same particles in numpy, as a Python expression over `n`.
+fn numpy_particles() -> String {
+    format!(
+        "a = np.zeros(n, {PARTICLE_DT})\n\
+         f = np.arange(n, dtype='<f4')\n\
+         a['pos'] = np.stack([f, f + 0.5, -f], axis=1)\n\
+         a['vel'] = np.stack([0.25 * f, np.ones(n, '<f4'), 2 * np.ones(n, '<f4')], axis=1)\n\
+         a['id'] = 1000 + np.arange(n)\n"
+    )
+}
+
+#[test]
+fn numpys_records_map_field_for_field_and_fields_view_in_place() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("particles.npy");
+    python(
+        &format!(
+            "import sys, numpy as np\nn = 5\n{}np.save(sys.argv[1], a)",
+            numpy_particles()
+        ),
+        &[s(&path)],
+    );
+    let mapped = unsafe { ndarray::Array1::<Particle>::open_npy(&path) }.unwrap();
+    assert_eq!(mapped.to_vec(), particles(5).to_vec());
+    let pos = mapped.field::<f32>("pos").unwrap();
+    assert_eq!(pos.shape(), &[5, 3]);
+    assert_eq!(pos[[3, 2]], -3.0);
+    let ids = mapped.field::<u64>("id").unwrap();
+    assert_eq!(
+        ids.iter().copied().collect::<Vec<_>>(),
+        [1000, 1001, 1002, 1003, 1004]
+    );
+    assert!(matches!(
+        mapped.field::<f64>("id"),
+        Err(Error::RecordMismatch { .. })
+    ));
+    assert!(matches!(
+        mapped.field::<f32>("mass"),
+        Err(Error::RecordMismatch { .. })
+    ));
+}
+
+#[test]
+fn records_written_here_are_np_saves_bytes() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let written = dir.path().join("written.npy");
+    write_npy(&written, &particles(4)).unwrap();
+    let created = dir.path().join("created.npy");
+    let mut map = unsafe { ndarray::Array1::<Particle>::create_npy(&created, 4) }.unwrap();
+    map.assign(&particles(4));
+    map.close().unwrap();
+    let zero_d = dir.path().join("zero_d.npy");
+    write_npy(&zero_d, &ndarray::arr0(particles(1)[0])).unwrap();
+    let empty = dir.path().join("empty.npy");
+    write_npy(&empty, &particles(0)).unwrap();
+    let verdict = python(
+        &format!(
+            "import io, sys, numpy as np\nn = 4\n{}\
+             def saved(x):\n\
+             \x20   b = io.BytesIO(); np.save(b, x); return b.getvalue()\n\
+             for p in sys.argv[1:3]:\n\
+             \x20   assert open(p, 'rb').read() == saved(a), p\n\
+             \x20   assert (np.load(p) == a).all(), p\n\
+             assert open(sys.argv[3], 'rb').read() == saved(a[0].copy().reshape(())), 'zero-d'\n\
+             assert open(sys.argv[4], 'rb').read() == saved(a[:0]), 'empty'\n\
+             print('ok')",
+            numpy_particles()
+        ),
+        &[s(&written), s(&created), s(&zero_d), s(&empty)],
+    );
+    assert_eq!(verdict.trim(), "ok");
+    // And back: 0-d and zero-size record files map here.
+    let one = unsafe { ndarray::Array0::<Particle>::open_npy(&zero_d) }.unwrap();
+    assert_eq!(one[()], particles(1)[0]);
+    let none = unsafe { ndarray::Array1::<Particle>::open_npy(&empty) }.unwrap();
+    assert_eq!(none.len(), 0);
+}
+
+#[test]
+fn aligned_nested_and_big_endian_records_against_numpy() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let printed = python(
+        "import sys, numpy as np\n\
+         d = sys.argv[1]\n\
+         al = np.zeros(3, np.dtype([('a', 'u1'), ('b', '<f4'), ('c', 'u1')], align=True))\n\
+         al['a'] = [1, 2, 3]; al['b'] = [0.5, 1.5, 2.5]; al['c'] = [7, 8, 9]\n\
+         np.save(d + '/aligned.npy', al)\n\
+         ne = np.zeros(2, [('p', [('x', '<f4'), ('y', '<f4')]), ('t', '<i4')])\n\
+         ne['p']['x'] = [1, 2]; ne['p']['y'] = [3, 4]; ne['t'] = [-1, -2]\n\
+         np.save(d + '/nested.npy', ne)\n\
+         be = np.zeros(2, [('a', '>i4'), ('b', '>f8'), ('c', '<u2')])\n\
+         be['a'] = [1, -2]; be['b'] = [0.25, -1e300]; be['c'] = [3, 65535]\n\
+         np.save(d + '/big.npy', be)\n\
+         print(np.lib.format.dtype_to_descr(al.dtype))",
+        &[s(dir.path())],
+    );
+    assert_eq!(
+        printed.trim(),
+        "[('a', '|u1'), ('', '|V3'), ('b', '<f4'), ('c', '|u1'), ('', '|V3')]"
+    );
+    use ndarray_memmap::Element;
+    assert_eq!(Aligned::npy_descr().unwrap(), printed.trim());
+    let aligned =
+        unsafe { ndarray::Array1::<Aligned>::open_npy(dir.path().join("aligned.npy")) }.unwrap();
+    let abc: Vec<(u8, f32, u8)> = aligned.iter().map(|r| (r.a, r.b, r.c)).collect();
+    assert_eq!(abc, [(1, 0.5, 7), (2, 1.5, 8), (3, 2.5, 9)]);
+    let nested =
+        unsafe { ndarray::Array1::<Outer>::open_npy(dir.path().join("nested.npy")) }.unwrap();
+    assert_eq!(
+        nested.to_vec(),
+        [
+            Outer {
+                p: Inner { x: 1.0, y: 3.0 },
+                t: -1
+            },
+            Outer {
+                p: Inner { x: 2.0, y: 4.0 },
+                t: -2
+            }
+        ]
+    );
+    // Big-endian fields: a map refuses, the copying read swaps field by field.
+    let big = dir.path().join("big.npy");
+    assert!(matches!(
+        unsafe { ndarray::Array1::<Packed>::open_npy(&big) },
+        Err(Error::ByteOrder { .. })
+    ));
+    let read = read_npy::<Packed, ndarray::Ix1>(&big).unwrap();
+    let values: Vec<(i32, f64, u16)> = read.iter().map(|r| ({ r.a }, { r.b }, { r.c })).collect();
+    assert_eq!(values, [(1, 0.25, 3), (-2, -1e300, 65535)]);
+    // Written back here: np.save's bytes (little-endian now, as astype('<')
+    // would give), for the aligned, nested and packed layouts alike.
+    let out = |name: &str| dir.path().join(format!("ours_{name}.npy"));
+    write_npy(out("aligned"), &aligned.to_owned()).unwrap();
+    write_npy(out("nested"), &nested.to_owned()).unwrap();
+    write_npy(out("big"), &read).unwrap();
+    let verdict = python(
+        r#"
+import io, sys, numpy as np
+d = sys.argv[1]
+def saved(x):
+    b = io.BytesIO(); np.save(b, x); return b.getvalue()
+be = np.load(d + '/big.npy')
+le = be.astype([('a', '<i4'), ('b', '<f8'), ('c', '<u2')])
+for name, want in [('aligned', np.load(d + '/aligned.npy')), ('nested', np.load(d + '/nested.npy')), ('big', le)]:
+    assert open(f'{d}/ours_{name}.npy', 'rb').read() == saved(want), name
+print('ok')
+"#,
+        &[s(dir.path())],
+    );
+    assert_eq!(verdict.trim(), "ok");
+}
+
+#[test]
+fn mismatches_name_the_first_field_that_differs() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    python(
+        "import sys, numpy as np\n\
+         d = sys.argv[1]\n\
+         v = {'name': [('pos', '<f4', (3,)), ('velocity', '<f4', (3,)), ('id', '<u8')],\n\
+         \x20    'type': [('pos', '<f4', (3,)), ('vel', '<f4', (3,)), ('id', '<i8')],\n\
+         \x20    'offset': {'names': ['pos', 'vel', 'id'], 'formats': [('<f4', (3,)), ('<f4', (3,)), '<u8'], 'offsets': [0, 16, 32]},\n\
+         \x20    'missing': [('pos', '<f4', (3,)), ('vel', '<f4', (3,))],\n\
+         \x20    'extra': [('pos', '<f4', (3,)), ('vel', '<f4', (3,)), ('id', '<u8'), ('mass', '<f4')],\n\
+         \x20    'shape': [('pos', '<f4', (2,)), ('vel', '<f4', (3,)), ('id', '<u8')]}\n\
+         for k, dt in v.items():\n\
+         \x20   np.save(f'{d}/{k}.npy', np.zeros(2, dt))",
+        &[s(dir.path())],
+    );
+    for (name, field, found) in [
+        ("name", "vel", "\"velocity\""),
+        ("type", "id", "<i8"),
+        ("offset", "vel", "at offset 16"),
+        ("missing", "id", "no such field"),
+        ("extra", "mass", "\"mass\" <f4"),
+        ("shape", "pos", "[2]"),
+    ] {
+        let path = dir.path().join(format!("{name}.npy"));
+        let by_map = unsafe { ndarray::Array1::<Particle>::open_npy(&path) }.map(drop);
+        let by_read = read_npy::<Particle, ndarray::Ix1>(&path).map(drop);
+        for result in [by_map, by_read] {
+            match result {
+                Err(err @ Error::RecordMismatch { .. }) => {
+                    let Error::RecordMismatch {
+                        field: f,
+                        found: got,
+                        ..
+                    } = &err
+                    else {
+                        unreachable!()
+                    };
+                    assert_eq!(f, field, "{name}: {err}");
+                    assert!(got.contains(found), "{name}: {err}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
 }

@@ -143,7 +143,7 @@ impl NpyHeader {
     pub fn format(descr: &str, fortran_order: bool, shape: &[usize]) -> Vec<u8> {
         let mut text = format!(
             "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
-            python_str_repr(descr),
+            descr_repr(descr),
             if fortran_order { "True" } else { "False" },
             python_tuple_repr(shape),
         );
@@ -216,7 +216,7 @@ impl NpyHeader {
     ) -> Option<Vec<u8>> {
         let text = format!(
             "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
-            python_str_repr(descr),
+            descr_repr(descr),
             if fortran_order { "True" } else { "False" },
             python_tuple_repr(shape),
         );
@@ -747,6 +747,19 @@ impl Parser<'_> {
 }
 
 /// Python's `repr` of a string: single quotes unless the text holds one and no double quote.
+/// A descr as the header writes it: a structured one (a list of fields)
+/// as the literal it is, any other as a quoted string.
+fn descr_repr(descr: &str) -> String {
+    let structured = descr.starts_with('[')
+        && parse_literal(descr)
+            .is_ok_and(|v| matches!(v, Value::List(_)) && v.is_dtype_descriptor());
+    if structured {
+        descr.to_owned()
+    } else {
+        python_str_repr(descr)
+    }
+}
+
 pub(crate) fn python_str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'

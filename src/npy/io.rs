@@ -145,11 +145,11 @@ pub(crate) fn read_npy_stream<A: Element, D: Dimension>(
         });
     }
     let swap = match swap {
-        Match::Native => None,
-        Match::Swapped { unit } => Some(unit),
+        Match::Native => Vec::new(),
+        Match::Swapped { at } => at,
     };
     let elements =
-        read_elements::<A>(&mut reader, nbytes / size_of::<A>().max(1), swap).map_err(|e| {
+        read_elements::<A>(&mut reader, nbytes / size_of::<A>().max(1), &swap).map_err(|e| {
             fill_error::<A>(e, path, header.data_offset, nbytes, ShortRemedy::Truncated)
         })?;
     let shape = if header.fortran_order {

@@ -38,8 +38,9 @@ pub(crate) fn descr_of<A: Element>() -> Result<Cow<'static, str>> {
 pub(crate) enum Match {
     /// The bytes are `A`s as they are.
     Native,
-    /// The bytes are `A`s in the other byte order; reverse each `unit` bytes.
-    Swapped { unit: usize },
+    /// The bytes are `A`s in the other byte order: reverse, in every
+    /// element, the bytes at each `(offset, length)`.
+    Swapped { at: Vec<(usize, usize)> },
 }
 
 /// Checks the header's dtype against `A`, naming both on a mismatch.
@@ -53,12 +54,19 @@ pub(crate) fn match_dtype<A: Element>(header: &NpyHeader) -> Result<Match> {
     match (header.descr.parse::<DType>(), want.parse::<DType>()) {
         (Ok(found), Ok(wanted)) if found == wanted => Ok(Match::Native),
         (Ok(found), Ok(wanted)) if found.to_native() == wanted => Ok(Match::Swapped {
-            unit: found.swap_unit(),
+            at: crate::buffer::swap_units(found.size, found.swap_unit()),
         }),
         (Ok(_), _) => Err(mismatch()),
         // A user type's descr (`|V16`, ...) must match exactly, or be one
         // the type says it reads (`[u8; N]` reads `|SN` and `|VN`).
         (Err(_), _) if header.descr == want || A::reads_descr(&header.descr) => Ok(Match::Native),
+        // A record: field by field, each field in either byte order.
+        (Err(_), Err(_)) if want.starts_with('[') && header.descr.starts_with('[') => {
+            match crate::record::record_match(&header.descr, &want)? {
+                crate::record::RecordMatch::Same => Ok(Match::Native),
+                crate::record::RecordMatch::Swapped(at) => Ok(Match::Swapped { at }),
+            }
+        }
         (Err(_), Ok(_)) => Err(Error::UnsupportedDtype {
             descr: header.descr.clone(),
         }),
