@@ -785,7 +785,7 @@ pub(crate) fn python_str_repr(s: &str) -> String {
 }
 
 /// Python's `repr` of a tuple of ints: `()`, `(3,)`, `(2, 3)`.
-fn python_tuple_repr(shape: &[usize]) -> String {
+pub(crate) fn python_tuple_repr(shape: &[usize]) -> String {
     match shape {
         [] => "()".to_owned(),
         [n] => format!("({n},)"),

@@ -11,7 +11,7 @@
 
 use crate::element::simple_descr_size;
 use crate::error::{Error, Result};
-use crate::npy::header::{parse_literal, python_str_repr, Value};
+use crate::npy::header::{parse_literal, python_str_repr, python_tuple_repr, Value};
 
 /// A structured dtype: its fields in order, at their byte offsets, and the
 /// size of one record (which counts padding between and after fields).
@@ -113,7 +113,7 @@ impl RecordDescr {
             };
             entries.push(match field.shape.as_slice() {
                 [] => format!("({name}, {dtype})"),
-                shape => format!("({name}, {dtype}, {})", shape_repr(shape)),
+                shape => format!("({name}, {dtype}, {})", python_tuple_repr(shape)),
             });
             at = field.offset + field.size();
         }
@@ -121,21 +121,6 @@ impl RecordDescr {
             entries.push(format!("('', '|V{}')", self.itemsize - at));
         }
         format!("[{}]", entries.join(", "))
-    }
-}
-
-/// Python's repr of a shape tuple: `(3,)`, `(2, 2)`.
-fn shape_repr(shape: &[usize]) -> String {
-    match shape {
-        [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 
