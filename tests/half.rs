@@ -144,3 +144,33 @@ fn bfloat16_reads_what_ml_dtypes_writes_only_when_asked_for() {
         Err(Error::DtypeMismatch { .. })
     ));
 }
+
+#[test]
+fn float16_raw_files_map_in_every_mode_as_np_memmap_sees_them() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("f2.bin");
+    let values: Array1<f16> = F16_BITS.iter().map(|&b| f16::from_bits(b)).collect();
+    let mut created = unsafe { Array1::<f16>::create_raw(&path, F16_BITS.len()) }.unwrap();
+    created.assign(&values);
+    created.close().unwrap();
+    let mut rw = unsafe { Array1::<f16>::open_raw_mut(&path, F16_BITS.len()) }.unwrap();
+    rw[12] = f16::from_f32(-2.5);
+    rw.close().unwrap();
+    let mut cow = unsafe { Array1::<f16>::open_raw_copy(&path, F16_BITS.len()) }.unwrap();
+    cow[0] = f16::ONE; // private: the file keeps 0.0
+    drop(cow);
+    let read = unsafe { Array1::<f16>::open_raw(&path, F16_BITS.len()) }.unwrap();
+    assert_eq!(read[12], f16::from_f32(-2.5));
+    let mut want = F16_BITS;
+    want[12] = f16::from_f32(-2.5).to_bits();
+    let numpy = python(
+        "import sys, numpy as np\n\
+         m = np.memmap(sys.argv[1], dtype='<f2', mode='r')\n\
+         print(','.join(str(b) for b in m.view('<u2')))",
+        &[s(&path)],
+    );
+    assert_eq!(numpy.trim(), bits_list(&want));
+}
