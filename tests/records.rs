@@ -355,6 +355,10 @@ fn mismatches_name_the_first_field_that_differs() {
                     };
                     assert_eq!(f, field, "{name}: {err}");
                     assert!(got.contains(found), "{name}: {err}");
+                    if name == "name" {
+                        // The message docs/safety.md shows.
+                        assert_eq!(err.to_string(), "the file's records differ from the type's at field \"vel\": expected \"vel\" <f4 [3] at offset 12, found \"velocity\" <f4 [3] at offset 12");
+                    }
                 }
                 other => panic!("{name}: {other:?}"),
             }
