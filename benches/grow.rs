@@ -7,6 +7,8 @@
 //! Sizes: `NDARRAY_MEMMAP_BENCH_SIZE=smoke` (4 MiB, for CI), unset (64 MiB),
 //! `full` (1 GiB, the published figures).
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -20,11 +22,7 @@ use ndarray_memmap::{write_npy, MemmapExt};
 const COLS: usize = 512;
 
 fn total_bytes() -> usize {
-    match std::env::var("NDARRAY_MEMMAP_BENCH_SIZE").as_deref() {
-        Ok("smoke") => 4 << 20,
-        Ok("full") => 1 << 30,
-        _ => 64 << 20,
-    }
+    common::bench_size(4 << 20, 64 << 20, 1 << 30)
 }
 
 /// Each variant starts from a deleted target; the unlink (of a 1 GiB file,
@@ -56,33 +54,22 @@ fn npy_append_array<'a>(
     rows: usize,
     chunk_rows: usize,
 ) -> Option<impl FnMut(u64) -> Duration + 'a> {
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import npy_append_array"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        eprintln!("python3 with npy-append-array not found: skipping its side");
+    if !common::python_has("npy_append_array", "its side") {
         return None;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/append_bench.py");
     Some(move |iters: u64| {
-        let out = std::process::Command::new("python3")
-            .arg(script)
-            .arg(path)
-            .args([rows, COLS, chunk_rows].map(|n| n.to_string()))
-            .arg(iters.to_string())
-            .output()
-            .expect("run python3");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let seconds: f64 = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("seconds");
-        Duration::from_secs_f64(seconds)
+        let [rows, cols, chunk] = [rows, COLS, chunk_rows].map(|n| n.to_string());
+        common::python_seconds(
+            &[
+                script.as_ref(),
+                path.as_os_str(),
+                rows.as_ref(),
+                cols.as_ref(),
+                chunk.as_ref(),
+            ],
+            iters,
+        )
     })
 }
 

@@ -8,6 +8,8 @@
 #![allow(unsafe_code)] // the page-cache helpers call libc; each block has its proof
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
+mod common;
+
 use std::fs::File;
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -237,32 +239,19 @@ fn sum_bytes(bytes: &[u8]) -> f64 {
 /// so NumPy's figures come from the same run as ours. `None` without NumPy.
 fn numpy<'a>(name: &'static str, path: &'a Path) -> Option<impl FnMut(u64) -> Duration + 'a> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/numpy_bench.py");
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        eprintln!("python3 with numpy not found: skipping the numpy side of {name}");
+    if !common::python_has("numpy", &format!("the numpy side of {name}")) {
         return None;
     }
     Some(move |iters: u64| {
-        let out = std::process::Command::new("python3")
-            .arg(script)
-            .args(["one", name])
-            .arg(path)
-            .arg(iters.to_string())
-            .output()
-            .expect("run python3");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let seconds: f64 = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("seconds");
-        Duration::from_secs_f64(seconds)
+        common::python_seconds(
+            &[
+                script.as_ref(),
+                "one".as_ref(),
+                name.as_ref(),
+                path.as_os_str(),
+            ],
+            iters,
+        )
     })
 }
 

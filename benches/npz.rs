@@ -7,6 +7,8 @@
 //! Sizes: `NDARRAY_MEMMAP_BENCH_SIZE=smoke` (4 MiB, for CI), unset
 //! (256 MiB), `full` (2 GiB, the published figures).
 
+mod common;
+
 use std::hint::black_box;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,11 +21,7 @@ use ndarray_memmap::{write_npy, MemmapOptions, NpzArchive, NpzWriter};
 const COLS: usize = 512;
 
 fn total_bytes() -> usize {
-    match std::env::var("NDARRAY_MEMMAP_BENCH_SIZE").as_deref() {
-        Ok("smoke") => 4 << 20,
-        Ok("full") => 2 << 30,
-        _ => 256 << 20,
-    }
+    common::bench_size(4 << 20, 256 << 20, 2 << 30)
 }
 
 /// The `.npy`, the archive holding the same array (`big`) and a small
@@ -72,28 +70,19 @@ for _ in range(n):
         f[key].sum()
 print(time.perf_counter() - start)
 ";
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        eprintln!("python3 with numpy not found: skipping np.load(p)[name]");
+    if !common::python_has("numpy", "np.load(p)[name]") {
         return None;
     }
     Some(move |iters: u64| {
-        let out = std::process::Command::new("python3")
-            .args(["-c", SCRIPT])
-            .arg(path)
-            .arg(key)
-            .arg(iters.to_string())
-            .output()
-            .expect("run python3");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Duration::from_secs_f64(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap())
+        common::python_seconds(
+            &[
+                "-c".as_ref(),
+                SCRIPT.as_ref(),
+                path.as_os_str(),
+                key.as_ref(),
+            ],
+            iters,
+        )
     })
 }
 

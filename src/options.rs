@@ -636,34 +636,7 @@ impl Opened {
         // numpy reports `os.path.abspath`; resolving symlinks would cost a
         // system call per path component on every open.
         let path = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
-        let writable = mode.writes_file();
-        let registration = Registration::register(&meta, &path, writable)?;
-        let file = GuardFile::owned(file);
-        if !options.lock {
-            return Ok(Opened {
-                file,
-                path,
-                len: meta.len(),
-                grown_from: None,
-                registration,
-                npy: None,
-            });
-        }
-        registry::lock(&file, &path, writable, options.lock_wait)?;
-        // Taken under the lock, so the length cannot change under a
-        // cooperating writer between this check and the mapping.
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", &path, e))?
-            .len();
-        Ok(Opened {
-            file,
-            path,
-            len,
-            grown_from: None,
-            registration,
-            npy: None,
-        })
+        Opened::register_and_lock(file, &meta, path, mode, options, false)
     }
 
     /// Opens `target` for `mode`: a path, or a file the caller lends.
@@ -688,17 +661,39 @@ impl Opened {
         let file = file
             .try_clone()
             .map_err(|e| Error::io("duplicate file descriptor", &path, e))?;
+        Opened::register_and_lock(file, &meta, path, mode, options, true)
+    }
+
+    /// The steps every opening shares once the file is open and checked:
+    /// the registry first, then the lock (if asked), then the length,
+    /// measured under the lock so that a cooperating writer cannot change
+    /// it between this check and the mapping. A `lent` file's lock is
+    /// released explicitly when the guard drops (see [`GuardFile`]).
+    fn register_and_lock(
+        file: File,
+        meta: &std::fs::Metadata,
+        path: PathBuf,
+        mode: Mode,
+        options: &MemmapOptions,
+        lent: bool,
+    ) -> Result<Opened> {
         let writable = mode.writes_file();
-        let registration = Registration::register(&meta, &path, writable)?;
-        if options.lock {
+        let registration = Registration::register(meta, &path, writable)?;
+        let len = if options.lock {
             registry::lock(&file, &path, writable, options.lock_wait)?;
-        }
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", &path, e))?
-            .len();
+            file.metadata()
+                .map_err(|e| Error::io("stat", &path, e))?
+                .len()
+        } else {
+            meta.len()
+        };
+        let file = if lent {
+            GuardFile::lent(file, options.lock)
+        } else {
+            GuardFile::owned(file)
+        };
         Ok(Opened {
-            file: GuardFile::lent(file, options.lock),
+            file,
             path,
             len,
             grown_from: None,
