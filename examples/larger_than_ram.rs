@@ -170,7 +170,14 @@ for i in range(0, n, 1 << 20):
 import resource
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 ";
-    let out = std::process::Command::new("python3")
+    // The tests' pinned environment when they have made it, else python3.
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp/python/bin/python");
+    let python = if venv.exists() {
+        venv.as_path()
+    } else {
+        Path::new("python3")
+    };
+    let out = std::process::Command::new(python)
         .args(["-c", SCRIPT])
         .arg(path)
         .output()

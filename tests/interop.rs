@@ -1,7 +1,7 @@
 //! Interop with real NumPy, both ways: every dtype, C and F order, 0-d,
 //! zero-size and n-d shapes, header versions 1.0/2.0/3.0, raw files at
 //! offsets (one not a page multiple, one above 4 GiB). Values, header fields
-//! and exact bytes are compared. The NumPy side is `tests/interop/numpy_side.py`.
+//! and exact bytes are compared. The NumPy side is `tests/python/numpy_side.py`.
 // Every file these tests map is a private temporary file that nothing else
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
@@ -17,7 +17,7 @@ use ndarray::{ArrayD, Ix2, IxDyn};
 use ndarray_memmap::{read_npy, read_npy_header, write_npy, Element, MemmapOptions, Order};
 use num_complex::Complex;
 
-const SIDE: &str = include_str!("interop/numpy_side.py");
+const SIDE: &str = include_str!("python/numpy_side.py");
 
 /// Runs a function of the NumPy side with arguments.
 fn numpy(args: &[&str]) -> String {

@@ -2,7 +2,9 @@
 //! a Python side from inside a criterion run.
 #![allow(dead_code)] // each bench uses a different subset
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The bytes a benchmark works on: `NDARRAY_MEMMAP_BENCH_SIZE=smoke` (for
@@ -15,27 +17,59 @@ pub fn bench_size(smoke: usize, default: usize, full: usize) -> usize {
     }
 }
 
-/// Whether `python3` can import `module`; says so when it cannot, naming
-/// what is skipped.
+/// The interpreter of the tests' pinned Python environment
+/// (`tests/python/ensure_env.py`, made on first use), or `None` without
+/// `python3`, said once.
+pub fn python_exe() -> Option<&'static Path> {
+    static EXE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/ensure_env.py");
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(&dir)
+            .stderr(Stdio::inherit())
+            .output();
+        match out {
+            Ok(out) if out.status.success() => Some(PathBuf::from(
+                String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
+            )),
+            _ => {
+                eprintln!(
+                    "no test Python environment (python3 {} failed): skipping the Python sides",
+                    script.display()
+                );
+                None
+            }
+        }
+    })
+    .as_deref()
+}
+
+/// Whether the pinned Python environment can import `module`; says so when
+/// it cannot, naming what is skipped.
 pub fn python_has(module: &str, skipping: &str) -> bool {
-    let available = Command::new("python3")
+    let Some(python) = python_exe() else {
+        return false;
+    };
+    let available = Command::new(python)
         .args(["-c", &format!("import {module}")])
         .status()
         .is_ok_and(|s| s.success());
     if !available {
-        eprintln!("python3 with {module} not found: skipping {skipping}");
+        eprintln!("python with {module} not found: skipping {skipping}");
     }
     available
 }
 
-/// Runs `python3 args... iters`, whose only output is the seconds it
+/// Runs `python args... iters` (the pinned environment's), whose only output is the seconds it
 /// measured itself for `iters` iterations: an `iter_custom` timing.
 pub fn python_seconds(args: &[&std::ffi::OsStr], iters: u64) -> Duration {
-    let out = Command::new("python3")
+    let out = Command::new(python_exe().expect("checked by python_has"))
         .args(args)
         .arg(iters.to_string())
         .output()
-        .expect("run python3");
+        .expect("run python");
     assert!(
         out.status.success(),
         "{}",

@@ -2,7 +2,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 pub use tempfile::TempDir;
 
@@ -22,22 +23,67 @@ pub fn numpy_skipped() -> bool {
     skip
 }
 
-/// Runs `python3 -c script args...` and returns its standard output.
-/// Interop tests need real NumPy; `.ci/run` installs it (without it, set
-/// `NDARRAY_MEMMAP_SKIP_NUMPY=1` to skip them).
+/// The interpreter of the tests' own Python environment: a virtual
+/// environment under `target/tmp/python` holding the packages pinned in
+/// `tests/python/requirements.txt`, made on first use by
+/// `tests/python/ensure_env.py` (the same script `.ci/run` and the
+/// benchmarks call) and reused while that file is unchanged.
+///
+/// # Panics
+/// Without `python3` on the `PATH`, or when the environment cannot be made,
+/// with one line saying what to install; `NDARRAY_MEMMAP_SKIP_NUMPY=1` skips
+/// the tests that need it instead (see [`numpy_skipped`]).
+pub fn python_exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/ensure_env.py");
+        let output = match Command::new("python3")
+            .arg(&script)
+            .arg(&dir)
+            .stderr(Stdio::inherit())
+            .output()
+        {
+            Ok(output) => output,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "python3 not found: the interop tests need Python 3 with its venv module \
+                 (Debian: apt-get install python3 python3-venv), or set \
+                 NDARRAY_MEMMAP_SKIP_NUMPY=1 to skip them"
+            ),
+            Err(e) => panic!("could not run python3 {}: {e}", script.display()),
+        };
+        assert!(
+            output.status.success(),
+            "{} could not make the test Python environment in {} (its messages are above); \
+             remove that directory and run the tests again, or set NDARRAY_MEMMAP_SKIP_NUMPY=1",
+            script.display(),
+            dir.display()
+        );
+        let printed = String::from_utf8(output.stdout).expect("ensure_env.py prints a UTF-8 path");
+        PathBuf::from(printed.trim_end())
+    })
+}
+
+/// Runs `python -c script args...` in the tests' Python environment
+/// ([`python_exe`]) and returns its standard output.
 pub fn python(script: &str, args: &[&str]) -> String {
-    let output = Command::new("python3")
+    let output = python_command()
         .arg("-c")
         .arg(script)
         .args(args)
         .output()
-        .expect("python3 with numpy must be installed to run the interop tests (see .ci/run), or set NDARRAY_MEMMAP_SKIP_NUMPY=1 to skip them");
+        .expect("run the test environment's python");
     assert!(
         output.status.success(),
         "python failed:\n--- script ---\n{script}\n--- stderr ---\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("python printed UTF-8")
+}
+
+/// A command running the tests' Python environment ([`python_exe`]).
+pub fn python_command() -> Command {
+    Command::new(python_exe())
 }
 
 /// Path as a `&str` for command lines.
