@@ -116,6 +116,8 @@ mod prefetch;
 mod raw;
 mod record;
 mod registry;
+#[cfg(feature = "half")]
+mod round_f16;
 mod scalar;
 mod sys;
 

@@ -39,6 +39,14 @@ pub enum Value {
 mod sealed {
     pub trait Convert: Sized {
         fn from_value(value: super::Value) -> Self;
+
+        /// The conversion from one element of `S`: through its widened
+        /// [`Value`](super::Value) unless a target needs the source's own
+        /// bits (float16 from float32 keeps a signalling NaN's payload,
+        /// which widening to float64 may quiet).
+        fn from_scalar<S: super::Scalar>(value: S) -> Self {
+            Self::from_value(value.to_value())
+        }
     }
 }
 
@@ -71,7 +79,7 @@ pub trait Scalar:
 
 /// Converts `value` to `T`, numpy's `astype` for one element.
 pub(crate) fn cast<S: Scalar, T: Scalar>(value: S) -> T {
-    sealed::Convert::from_value(value.to_value())
+    T::from_scalar(value)
 }
 
 /// Real targets: from every source through `as`.
@@ -105,19 +113,37 @@ real_scalar! {
     f32 => Float, f64 => Float,
 }
 
-/// `float16`: every conversion rounds once, from the widened value (numpy's
-/// `astype` from float64 rounds directly too, never through float32).
+/// `float16`: every conversion rounds once, from the exact value, as
+/// numpy's `astype` does (never through float32, and never with
+/// `half::f16::from_f64`, which rounds wrongly: see `round_f16`).
 #[cfg(feature = "half")]
 impl sealed::Convert for half::f16 {
     fn from_value(value: Value) -> Self {
-        let wide: f64 = match value {
-            Value::Bool(b) => f64::from(u8::from(b)),
-            Value::Int(i) => i.as_(),
-            Value::Uint(u) => u.as_(),
-            Value::Float(f) => f,
-            Value::Complex(c) => c.re,
+        use crate::round_f16::f16_bits_from_f64;
+        let bits = match value {
+            Value::Bool(b) => f16_bits_from_f64(f64::from(u8::from(b))),
+            // Integers beyond 2**53 round on the way to float64, but every
+            // one of them is far beyond float16's range: infinity either way.
+            Value::Int(i) => f16_bits_from_f64(i.as_()),
+            Value::Uint(u) => f16_bits_from_f64(u.as_()),
+            Value::Float(f) => f16_bits_from_f64(f),
+            Value::Complex(c) => f16_bits_from_f64(c.re),
         };
-        half::f16::from_f64(wide)
+        half::f16::from_bits(bits)
+    }
+
+    fn from_scalar<S: Scalar>(value: S) -> Self {
+        use crate::round_f16::f16_bits_from_f32;
+        let any: &dyn std::any::Any = &value;
+        if let Some(&x) = any.downcast_ref::<f32>() {
+            half::f16::from_bits(f16_bits_from_f32(x))
+        } else if let Some(x) = any.downcast_ref::<Complex<f32>>() {
+            half::f16::from_bits(f16_bits_from_f32(x.re))
+        } else if let Some(&x) = any.downcast_ref::<half::f16>() {
+            x
+        } else {
+            Self::from_value(value.to_value())
+        }
     }
 }
 

@@ -174,3 +174,82 @@ fn float16_raw_files_map_in_every_mode_as_np_memmap_sees_them() {
     );
     assert_eq!(numpy.trim(), bits_list(&want));
 }
+
+/// numpy's `astype('<f2')` of boundary values in every source dtype: each
+/// midpoint between adjacent float16 values and its neighbours in the
+/// source type, overflow to infinity, subnormals, signed zeros, NaN payloads
+/// (quiet and signalling), and every integer up to past float16's range.
+const FLOAT16_BOUNDARIES: &str = r#"
+import sys
+from pathlib import Path
+import numpy as np
+out = Path(sys.argv[1])
+h = np.arange(0, 0x7C00, dtype=np.uint16).view(np.float16).astype(np.float64)
+mids = np.concatenate([(h[:-1] + h[1:]) / 2, [65520.0]])  # exact in float32 too
+def floats(dt, nan_bits, tiny):
+    m = mids.astype(dt)
+    vals = np.concatenate([np.nextafter(m, dt(-np.inf)), m, np.nextafter(m, dt(np.inf)), h.astype(dt)])
+    vals = np.concatenate([vals, -vals, np.array([0.0, -0.0, np.inf, -np.inf, np.finfo(dt).max,
+                                                  np.finfo(dt).tiny, tiny, -tiny], dtype=dt)])
+    return np.concatenate([vals, np.array(nan_bits, dtype=vals.dtype.str.replace("f", "u")).view(dt)])
+f8 = floats(np.float64, [0x7FF0000000000001, 0x7FF4000000000000, 0x7FF8000000000000,
+                         0xFFF8000000000123, 0x7FFFFFFFFFFFFFFF, 0x7FF0040000000000], 2.0**-25 * (1 + 2.0**-30))
+f4 = floats(np.float32, [0x7F800001, 0x7FA00000, 0x7FC00000, 0xFFC01234, 0x7FFFFFFF, 0x7F802000],
+            np.nextafter(np.float32(2.0**-25), np.float32(1)))
+ints = np.arange(-70000, 70000)
+sources = {
+    "f8": f8, "f4": f4, "c16": (f8 + 0.5j).astype("c16"), "c8": (f4 + 0.5j).astype("c8"),
+    "b1": np.array([False, True]),
+}
+for d in ["i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8"]:
+    info = np.iinfo(d)
+    v = ints[(ints >= info.min) & (ints <= info.max)].astype(d)
+    sources[d] = np.concatenate([v, np.array([info.min, info.max], dtype=d)])
+for name, a in sources.items():
+    np.save(out / f"src_{name}.npy", a)
+    with np.errstate(all="ignore"):
+        np.save(out / f"want_{name}.npy", a.astype("<f2").view("<u2"))
+print(" ".join(sources))
+"#;
+
+#[test]
+fn every_conversion_into_float16_is_numpys_correctly_rounded_astype() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let names = python(FLOAT16_BOUNDARIES, &[s(dir.path())]);
+    let f2: ndarray_memmap::DType = "f2".parse().unwrap();
+    for name in names.split_whitespace() {
+        let source = read_npy_any(dir.path().join(format!("src_{name}.npy"))).unwrap();
+        let want = read_npy::<u16, IxDyn>(dir.path().join(format!("want_{name}.npy"))).unwrap();
+        let typed = source
+            .to_owned_as_lossy::<f16>()
+            .unwrap()
+            .mapv(f16::to_bits);
+        let by_dtype = source
+            .to_dtype(f2, true)
+            .unwrap()
+            .into_typed::<f16, IxDyn>()
+            .unwrap()
+            .mapv(f16::to_bits);
+        assert_eq!(
+            typed, by_dtype,
+            "{name}: to_owned_as_lossy and to_dtype differ"
+        );
+        let wrong: Vec<String> = typed
+            .iter()
+            .zip(&want)
+            .enumerate()
+            .filter(|(_, (ours, numpy))| ours != numpy)
+            .take(5)
+            .map(|(i, (ours, numpy))| format!("element {i}: ours {ours:#06x}, numpy {numpy:#06x}"))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{name} -> float16 differs from numpy:\n{}",
+            wrong.join("\n")
+        );
+        assert!(typed.len() > 1 || name == "b1");
+    }
+}
