@@ -10,7 +10,9 @@
 mod common;
 
 use common::{python, s, tempdir};
-use ndarray_memmap::{read_npy, read_npy_header, write_npy, Error, MemmapExt, RecordDescr};
+use ndarray_memmap::{
+    read_npy, read_npy_header, record_field, write_npy, Error, MemmapExt, RecordDescr,
+};
 
 /// Prints, per random dtype: its descr's repr, its itemsize, and its
 /// top-level `name:offset` pairs; and saves `np.zeros(2, dt)` for the first
@@ -193,6 +195,40 @@ fn numpys_records_map_field_for_field_and_fields_view_in_place() {
         mapped.field::<f32>("mass"),
         Err(Error::RecordMismatch { .. })
     ));
+}
+
+#[test]
+fn fields_of_empty_record_arrays_are_empty_views_of_numpys_shape() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    for shape in [vec![0], vec![2, 0], vec![0, 2]] {
+        let path = dir.path().join("empty.npy");
+        let shape_text: Vec<String> = shape.iter().map(usize::to_string).collect();
+        let numpy_shapes = python(
+            &format!(
+                "import sys, numpy as np\n\
+                 a = np.zeros(({},), {PARTICLE_DT})\n\
+                 np.save(sys.argv[1], a)\n\
+                 print(list(a['pos'].shape), list(a['id'].shape))",
+                shape_text.join(", ")
+            ),
+            &[s(&path)],
+        );
+        let mapped = unsafe { ndarray::ArrayD::<Particle>::open_npy(&path) }.unwrap();
+        let pos = mapped.field::<f32>("pos").unwrap();
+        let ids = mapped.field::<u64>("id").unwrap();
+        assert_eq!(
+            format!("{:?} {:?}", pos.shape(), ids.shape()),
+            numpy_shapes.trim(),
+            "shape {shape:?}"
+        );
+        let owned = ndarray::ArrayD::from_elem(shape.clone(), particles(1)[0]);
+        let pos = record_field::<_, f32, _>(&owned.view(), "pos").unwrap();
+        assert_eq!(pos.shape(), [&shape[..], &[3]].concat(), "shape {shape:?}");
+        assert_eq!(pos.len(), 0);
+    }
 }
 
 #[test]

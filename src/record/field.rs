@@ -115,6 +115,12 @@ where
     field_strides.reverse();
     shape.extend_from_slice(&field.shape);
     strides.extend(field_strides);
+    // No records: an empty view of numpy's shape. The strides above would
+    // still reach across the field's own axes, past an empty slice.
+    if shape.contains(&0) {
+        return ArrayView::from_shape(IxDyn(&shape), &flat[..0])
+            .map_err(|e| layout_error(e.to_string()));
+    }
     // The view starts at the first record in memory order: where
     // `to_slice_memory_order` starts (strides are non-negative here).
     let data = flat.get(start..).unwrap_or(&[]);
