@@ -3,6 +3,20 @@
 use std::io;
 use std::path::PathBuf;
 
+/// The dtypes the run-time-typed path holds, for [`Error::UnsupportedDtype`].
+#[cfg(feature = "half")]
+const SUPPORTED_DTYPES: &str = "supported are bool '|b1', integers '|i1' '|u1' '<i2'..'<u8', \
+    floats '<f2' '<f4' '<f8', complex '<c8' '<c16' (either byte order), and numpy's names and codes \
+    for them ('bool', 'int8'..'uint64', 'float16', 'float32', 'float64', 'complex64', 'complex128', \
+    'e', 'f', 'd', 'b', 'B', '?', ...); records and byte strings open through the typed path \
+    (npy_record! types, [u8; N])";
+#[cfg(not(feature = "half"))]
+const SUPPORTED_DTYPES: &str = "supported are bool '|b1', integers '|i1' '|u1' '<i2'..'<u8', \
+    floats '<f4' '<f8', complex '<c8' '<c16' (either byte order), and numpy's names and codes for \
+    them ('bool', 'int8'..'uint64', 'float32', 'float64', 'complex64', 'complex128', 'f', 'd', 'b', \
+    'B', '?', ...); float16 needs the feature `half`; records and byte strings open through the \
+    typed path (npy_record! types, [u8; N])";
+
 /// Everything that can go wrong when mapping, creating or parsing an array file.
 ///
 /// Every variant names the values involved so that the message alone tells
@@ -181,8 +195,8 @@ pub enum Error {
         reason: String,
     },
 
-    /// The `.npy` file's dtype is not supported by this crate.
-    #[error("unsupported dtype {descr:?}: supported are bool '|b1', integers '|i1' '|u1' '<i2'..'<u8', floats '<f4' '<f8', complex '<c8' '<c16' (either byte order), and numpy's names and codes for them ('bool', 'int8'..'uint64', 'float32', 'float64', 'complex64', 'complex128', 'd', 'f', 'b', 'B', '?', ...)")]
+    /// A dtype this crate (or the run-time-typed path) does not hold.
+    #[error("unsupported dtype {descr:?}: {SUPPORTED_DTYPES}")]
     UnsupportedDtype {
         /// The descr string from the header.
         descr: String,
@@ -199,11 +213,16 @@ pub enum Error {
         shape: Vec<usize>,
     },
 
-    /// The data is in the other byte order and cannot be viewed in place.
-    #[error("file holds {found:?}, whose byte order is not native; read it into memory with read_npy, which swaps bytes")]
+    /// A dtype in the other byte order, which cannot be viewed in place: in
+    /// a file to map, or asked for a file to create.
+    #[error(
+        "{found:?} is not in this machine's byte order, so it cannot be viewed in place; {remedy}"
+    )]
     ByteOrder {
-        /// The descr in the file.
+        /// The descr in the file, or the one asked for.
         found: String,
+        /// The way out: the copying read that swaps bytes, or a native dtype.
+        remedy: &'static str,
     },
 
     /// A shape does not fit the mapped data (an internal check that guards the views).

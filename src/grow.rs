@@ -104,8 +104,10 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
     ///
     /// # Errors
     /// [`Error::NotGrowable`] for a copy-on-write map (it never changes the
-    /// file), a guard made by `from_mmap` or `scratch` (no file of its own
-    /// to grow) and a 0-d array (no axis).
+    /// file), a guard made by `from_mmap` (no file of its own to grow) and
+    /// a 0-d array (no axis). A `scratch` guard grows: its unlinked file is
+    /// its own, so a scratch array larger than memory can be filled row by
+    /// row, with nothing left on disk when it is dropped.
     pub fn into_growable(self) -> Result<Growable<A, D>> {
         let refuse = |reason| Err(Error::NotGrowable { reason });
         if !matches!(self.mode(), Mode::ReadWrite | Mode::Create) {
@@ -114,6 +116,7 @@ impl<A: Element, D: Dimension> MemmapMut<A, D> {
         if self.ndim() == 0 {
             return refuse("a 0-d array has no axis to grow");
         }
+        // A scratch guard passes: its unlinked file is its own.
         if !self.has_file() {
             return refuse("the guard has no file of its own (made by from_mmap)");
         }

@@ -3,10 +3,16 @@
 //!
 //! Every conversion goes through a lossless intermediate [`Value`] (`i64`,
 //! `u64`, `f64` or `Complex<f64>` hold every value of their smaller kin
-//! exactly), then to the target with `num-traits`' `as` semantics, which are
-//! numpy's for the casts it calls unsafe: floats truncate toward zero and
-//! saturate, integers wrap, complex numbers keep their real part, and
-//! anything non-zero (NaN included) is `true`.
+//! exactly), then to the target with `num-traits`' `as` semantics. Those
+//! are numpy's `astype` results for every defined case: floats truncate
+//! toward zero, integers wrap, complex numbers keep their real part,
+//! anything non-zero (NaN included) is `true`, and float16 rounds once, to
+//! nearest even. One case differs on purpose: a float outside an integer
+//! type's range, or NaN, converted to that integer type. numpy's result
+//! there is whatever the machine's C cast gives (undefined behaviour in C;
+//! on x86-64 usually the type's minimum, elsewhere often another value);
+//! here it saturates to the type's minimum or maximum, and NaN gives 0, as
+//! Rust's `as` defines on every platform.
 
 use num_complex::Complex;
 use num_traits::AsPrimitive;

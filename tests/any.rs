@@ -204,7 +204,10 @@ fn the_other_byte_order_is_refused_by_maps_and_swapped_by_the_converting_read() 
         let single_byte = descr.ends_with('1');
         match unsafe { MemmapOptions::new().open_npy_any(&swapped, Mode::ReadOnly) } {
             Ok(_) if single_byte => {}
-            Err(Error::ByteOrder { found }) if !single_byte => assert!(found.starts_with('>')),
+            Err(Error::ByteOrder { found, remedy }) if !single_byte => {
+                assert!(found.starts_with('>'));
+                assert!(remedy.contains("read_npy"), "{remedy}");
+            }
             other => panic!("{descr}: {other:?}"),
         }
         // The converting read gives the same array as the native file.
@@ -213,6 +216,31 @@ fn the_other_byte_order_is_refused_by_maps_and_swapped_by_the_converting_read() 
             read_npy_any(&native).unwrap(),
             "{descr}"
         );
+    }
+}
+
+#[test]
+fn creating_in_the_other_byte_order_is_refused_not_written_natively() {
+    let dir = tempdir();
+    for descr in [">f8", ">i4", ">c16", ">f2"] {
+        let dtype: DType = descr.parse().unwrap();
+        for npy in [true, false] {
+            let path = dir.path().join(format!("new{npy}.npy"));
+            let options = MemmapOptions::new().dtype(dtype).shape(3).clone();
+            let opened = if npy {
+                unsafe { options.open_npy_any(&path, Mode::Create) }
+            } else {
+                unsafe { options.open_any(&path, Mode::Create) }
+            };
+            match opened {
+                Err(Error::ByteOrder { found, remedy }) => {
+                    assert_eq!(found, descr);
+                    assert!(remedy.contains("native dtype"), "{remedy}");
+                }
+                other => panic!("{descr} (npy: {npy}): {other:?}"),
+            }
+            assert!(!path.exists(), "{descr}: a refused create made {path:?}");
+        }
     }
 }
 

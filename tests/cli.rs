@@ -103,7 +103,7 @@ fn info_shows_headers_and_whether_each_file_maps() {
     assert_eq!(field(floats, "mappable"), "yes");
     assert_eq!(field(big, "dtype"), ">i4");
     assert!(
-        field(big, "mappable").starts_with("no: file holds \">i4\""),
+        field(big, "mappable").starts_with("no: \">i4\" is not in this machine's byte order"),
         "{big}"
     );
 
@@ -189,6 +189,16 @@ fn usage_errors_exit_2() {
             "middle",
         ],
         &["convert", "a.npy", "b.npy", "--dtype", "f4", "--bogus"],
+        &["convert", "a.npy", "b.npy", "--dtype", "f4", "--order", "Z"],
+        &[
+            "convert",
+            "a.npy",
+            "b.npy",
+            "--dtype",
+            ">f4",
+            "--byteorder",
+            "little",
+        ],
     ] {
         let out = npy(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -419,6 +429,34 @@ fn convert_options_order_byte_order_lossy_and_big_endian_input() {
         "float32",
         "--lossy",
     ]);
+    // A byte order in the dtype is written as asked (np.save of astype('>f4')).
+    for (input, descr, name) in [
+        ("floats.npy", ">f4", "o_big_f4"),
+        ("big.npy", ">i8", "o_big_i8"),
+        ("complex.npy", ">c8", "o_big_c8"),
+    ] {
+        run(&[
+            "convert",
+            &p(input),
+            &p(&format!("{name}.npy")),
+            "--dtype",
+            descr,
+            "--lossy",
+        ]);
+    }
+    // astype's order='K' and 'A' keep a Fortran array Fortran; 'C' does not.
+    for order in ["K", "A", "C"] {
+        let out = p(&format!("o_order_{order}.npy"));
+        run(&[
+            "convert",
+            &p("fortran.npy"),
+            &out,
+            "--dtype",
+            "i4",
+            "--order",
+            order,
+        ]);
+    }
     let verdict = python(
         r#"
 import io, sys
@@ -430,6 +468,11 @@ checks = [
     ("o_native", saved(np.load(d + "/big.npy").astype("<i8"))),
     ("o_f", saved(np.asfortranarray(np.load(d + "/floats.npy").astype(">f8")))),
     ("o_lossy", saved(np.load(d + "/floats.npy").astype("<f4"))),
+    ("o_big_f4", saved(np.load(d + "/floats.npy").astype(">f4"))),
+    ("o_big_i8", saved(np.load(d + "/big.npy").astype(">i8"))),
+    ("o_big_c8", saved(np.load(d + "/complex.npy").astype(">c8"))),
+] + [
+    (f"o_order_{o}", saved(np.load(d + "/fortran.npy").astype("<i4", order=o))) for o in "KAC"
 ]
 print(" ".join(name for name, want in checks if open(f"{d}/{name}.npy", "rb").read() != want) or "all equal")
 "#,

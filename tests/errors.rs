@@ -540,7 +540,7 @@ fn byte_order_points_to_read_npy() {
     std::fs::write(&path, bytes).unwrap();
     match unsafe { Array1::<i32>::open_npy(&path) } {
         Err(err @ Error::ByteOrder { .. }) => {
-            assert!(matches!(&err, Error::ByteOrder { found } if found == ">i4"));
+            assert!(matches!(&err, Error::ByteOrder { found, .. } if found == ">i4"));
             assert!(err.to_string().contains("read_npy"));
         }
         other => panic!("{other:?}"),
@@ -613,4 +613,199 @@ fn no_npy_descr_for_user_types_without_one() {
     let mut raw = unsafe { Array1::<Pair>::create_raw(dir.path().join("pair.bin"), 3) }.unwrap();
     raw[1] = Pair { a: 1, b: 2 };
     assert_eq!(raw[1].a + raw[1].b, 3);
+}
+
+/// Whether `message` is what `example` shows, where `...` in the example
+/// stands for any text.
+fn shows(example: &str, message: &str) -> bool {
+    let pieces: Vec<&str> = example.split("...").collect();
+    if pieces.len() == 1 {
+        return example == message;
+    }
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if !message.starts_with(first)
+        || !message.ends_with(last)
+        || message.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &message[first.len()..message.len() - last.len()];
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The example messages of docs/safety.md's table of bad inputs, in order:
+/// the third column's first `code` span, where it is a message.
+fn documented_messages() -> Vec<String> {
+    let doc = include_str!("../docs/safety.md");
+    let table = doc
+        .split("| input | error | message (example) |")
+        .nth(1)
+        .expect("docs/safety.md has the table of bad inputs");
+    table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|row| {
+            // The last cell: a message in a code span (two backticks and
+            // spaces when it holds a backtick); a pipe in it is escaped.
+            let cell = row.rsplit(" | ").next()?;
+            let (open, close) = if cell.starts_with("`` ") {
+                ("`` ", " ``")
+            } else {
+                ("`", "`")
+            };
+            let rest = cell.strip_prefix(open)?;
+            let end = rest.find(close)?;
+            Some(rest[..end].replace("\\|", "|"))
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
+    use std::path::PathBuf;
+    let p = |name: &str| PathBuf::from(format!("/tmp/x/{name}"));
+    let os = |code: i32| std::io::Error::from_raw_os_error(code);
+    // Each documented case, built with the values the example shows; the
+    // tests named in docs/safety.md check that the case gives this variant.
+    let errors = vec![
+        Error::Io { operation: "open", path: Some(p("missing.bin")), cause: os(libc::ENOENT) },
+        Error::Io { operation: "open", path: Some(p("ro.bin")), cause: os(libc::EACCES) },
+        Error::ShapeRequired { reason: "create a file (mode 'w+')" },
+        Error::ShapeRequired {
+            reason: "open a raw file as more than one dimension (only 1-D shapes are inferred)",
+        },
+        Error::FileTooShort {
+            path: p("short.bin"),
+            expected: 48,
+            found: 40,
+            offset: 16,
+            nbytes: 32,
+            element_size: 8,
+            remedy: ndarray_memmap::ShortRemedy::ExtendWithReadWrite,
+        },
+        Error::SizeOverflow { shape: vec![1 << 62, 4], element_size: 8, offset: 0 },
+        Error::OffsetPastEnd { path: p("a.bin"), offset: 12, file_len: 8 },
+        Error::TrailingBytes { path: p("a.bin"), offset: 0, available: 10, element_size: 8 },
+        Error::Misaligned { offset: 6, align: 8, element: "f64" },
+        Error::InvalidValue { path: Some(p("b.bin")), element: "bool", index: 3, found: vec![2] },
+        Error::DimensionMismatch { expected: 2, found: 4, shape: vec![2, 1, 2, 3] },
+        Error::DtypeMismatch {
+            expected: "f32 (\"<f4\")".to_owned(),
+            found: "<f8".to_owned(),
+            shape: vec![1000, 3],
+        },
+        Error::ByteOrder {
+            found: ">i4".to_owned(),
+            remedy: "read it into memory with read_npy, which swaps bytes",
+        },
+        Error::NpyHeader {
+            path: Some(p("bad.npy")),
+            reason: "the magic string is not correct: expected b'\\x93NUMPY', found b'\\x92NUMPY'"
+                .to_owned(),
+        },
+        Error::NpyHeader {
+            path: Some(p("big.npy")),
+            reason: "header length 118 exceeds the limit of 100 bytes (see MemmapOptions::max_header_size)"
+                .to_owned(),
+        },
+        Error::UnsupportedDtype { descr: "|O".to_owned() },
+        Error::FileTooShort {
+            path: p("cut.npy"),
+            expected: 928,
+            found: 920,
+            offset: 128,
+            nbytes: 800,
+            element_size: 8,
+            remedy: ndarray_memmap::ShortRemedy::Truncated,
+        },
+        Error::AlreadyMapped {
+            path: p("a.bin"),
+            existing: "a writable guard".to_owned(),
+            requested: "read-only",
+        },
+        Error::Locked { path: p("a.bin"), requested: "exclusive" },
+        Error::DiskFull { path: p("keep.bin"), needed: 983_040, available: 196_608 },
+        Error::Io { operation: "extend file", path: Some(p("big.bin")), cause: os(libc::ENOSPC) },
+        Error::FileSizeLimit { path: p("limited.bin"), needed: 2_097_152, limit: 1_048_576 },
+        Error::NotAFile { path: p("pipe"), file_type: "FIFO" },
+        Error::NotAFile { path: p("sock"), file_type: "socket" },
+        Error::NotAFile { path: PathBuf::from("/tmp/x"), file_type: "directory" },
+        Error::OutOfMemory { path: Some(p("huge.npy")), bytes: 1 << 40 },
+        Error::SizeOverflow { shape: vec![0, usize::MAX], element_size: 1, offset: 65 },
+        Error::InvalidShape {
+            shape: vec![0],
+            reason: "starts at byte 4194304, past the end of the mapping, which is 64 bytes long"
+                .to_owned(),
+        },
+        Error::RecordMismatch {
+            field: "vel".to_owned(),
+            expected: "\"vel\" <f4 [3] at offset 12".to_owned(),
+            found: "\"velocity\" <f4 [3] at offset 12".to_owned(),
+        },
+        Error::Npz {
+            path: Some(p("cut.npz")),
+            reason: "invalid Zip archive: Unexpected end of zip::format::blocks::Zip32CDEBlock"
+                .to_owned(),
+        },
+        Error::Npz {
+            path: Some(p("twice.npz")),
+            reason: "its central directory lists a member name more than once (numpy would silently read the last of each)"
+                .to_owned(),
+        },
+        Error::FileTooShort {
+            path: p("mixed.npz[bomb.npy]"),
+            expected: 8_796_093_022_336,
+            found: 144,
+            offset: 128,
+            nbytes: 8_796_093_022_208,
+            element_size: 8,
+            remedy: ndarray_memmap::ShortRemedy::Truncated,
+        },
+        Error::Npz {
+            path: Some(p("inflated.npz")),
+            reason: "member \"z.npy\" declares 2147483632 bytes, but 106 Deflated bytes can give at most 110416; the archive is damaged"
+                .to_owned(),
+        },
+        Error::NpyHeader {
+            path: Some(p("mixed.npz[readme.txt]")),
+            reason: "file ends while reading the magic string: expected 8 bytes, found 5".to_owned(),
+        },
+        Error::NotMappable {
+            path: Some(p("o.npz")),
+            name: "ccc.npy".to_owned(),
+            reason: "its data starts at byte 609 of the archive, not a multiple of 2, the alignment of i16 (NpzWriter aligns every stored member to 64 bytes; np.savez aligns none)"
+                .to_owned(),
+        },
+    ];
+    let printed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let documented = documented_messages();
+    assert!(
+        documented.len() >= 30,
+        "the table was not found whole: {documented:#?}"
+    );
+    let mut missing = Vec::new();
+    for example in &documented {
+        if !printed.iter().any(|message| shows(example, message)) {
+            missing.push(example.clone());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/safety.md shows messages the crate does not print:\n{}\n\nthe crate prints:\n{}",
+        missing.join("\n"),
+        printed.join("\n")
+    );
+    for message in &printed {
+        assert!(
+            documented.iter().any(|example| shows(example, message)),
+            "no row of docs/safety.md shows this message: {message}"
+        );
+    }
 }

@@ -209,6 +209,20 @@ fn locks_and_the_registry_hold_through_remaps() {
 }
 
 #[test]
+fn a_scratch_array_grows_on_its_own_unlinked_file() {
+    let mut grown = Array2::<f64>::scratch((1, 3))
+        .unwrap()
+        .into_growable()
+        .unwrap();
+    grown.view_mut().assign(&expected(1));
+    for i in 1..200 {
+        grown.append(&row(i).view()).unwrap();
+    }
+    assert_eq!(grown.view(), expected(200));
+    assert_eq!(grown.path(), None);
+}
+
+#[test]
 fn copy_on_write_and_0_d_guards_cannot_grow() {
     let dir = tempdir();
     let path = dir.path().join("a.npy");
@@ -474,6 +488,110 @@ for item in sys.argv[1:]:
         want = np.array([[i, i + 0.5, -i] for i in range(n)], dtype="<f8").reshape(n, 3)
         if a.shape != (n, 3) or not np.array_equal(a, want): bad.append(path)
 print(len(bad), "bad")
+"#,
+        &files.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(verdict.trim(), "0 bad");
+}
+
+/// The streaming writer's stages, in order, and the rows a reader must
+/// find after a kill right after each: what the last flush counted.
+const WRITER_STAGES: [(&str, usize); 7] = [
+    ("create", 0),
+    ("write 5 rows", 0),
+    ("flush", 5),
+    ("write 5 more", 5),
+    ("write 300000 more (past the 1 MiB buffer)", 5),
+    ("flush", 300_010),
+    ("finish", 300_010),
+];
+
+fn writer_child(path: &Path, last_stage: usize) {
+    use std::io::Write;
+    let mut writer = Some(NpyWriter::<f64>::create(path, &[3]).unwrap());
+    let mut next_row = 0;
+    let mut write_rows = |writer: &mut NpyWriter<f64>, n: usize| {
+        writer
+            .write(&expected(next_row + n).slice(sl![next_row.., ..]))
+            .unwrap();
+        next_row += n;
+    };
+    for stage in 1..=last_stage {
+        let w = writer.as_mut().unwrap();
+        match stage {
+            1 => write_rows(w, 5),
+            3 => write_rows(w, 5),
+            4 => write_rows(w, 300_000),
+            2 | 5 => w.flush().unwrap(),
+            _ => writer.take().unwrap().finish().unwrap(),
+        }
+    }
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    // Wait to be killed, holding the writer (and whatever it buffers).
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    std::mem::forget(writer);
+}
+
+#[test]
+fn a_killed_stream_writer_leaves_a_valid_npy_of_the_flushed_rows_at_every_stage() {
+    if common::numpy_skipped() {
+        return;
+    }
+    const TEST: &str =
+        "a_killed_stream_writer_leaves_a_valid_npy_of_the_flushed_rows_at_every_stage";
+    if let Some(stage) = child_role() {
+        let path = std::path::PathBuf::from(std::env::var("NDARRAY_MEMMAP_CRASH_PATH").unwrap());
+        return writer_child(&path, stage.parse().unwrap());
+    }
+    let dir = tempdir();
+    let mut files = Vec::new();
+    for (stage, (name, rows)) in WRITER_STAGES.iter().enumerate() {
+        let path = dir.path().join(format!("stage_{stage}.npy"));
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ROLE, stage.to_string())
+            .env("NDARRAY_MEMMAP_CRASH_PATH", &path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill once the child says it has reached the stage: an observable
+        // condition, not a sleep.
+        let ready = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .any(|line| line.is_ok_and(|l| l.trim_end().ends_with("ready")));
+        assert!(
+            ready,
+            "the child for stage {stage} ({name}) never got there"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let found = read_npy::<f64, Ix2>(&path)
+            .unwrap_or_else(|e| panic!("killed after {name} (stage {stage}): {e}"));
+        assert_eq!(
+            found,
+            expected(*rows),
+            "killed after {name} (stage {stage})"
+        );
+        files.push(format!("{}:{rows}", s(&path)));
+    }
+    let verdict = python(
+        r#"
+import sys
+import numpy as np
+bad = []
+for item in sys.argv[1:]:
+    path, n = item.rsplit(":", 1); n = int(n)
+    try:
+        a = np.load(path)
+        want = np.array([[i, i + 0.5, -i] for i in range(n)], dtype="<f8").reshape(n, 3)
+        if a.shape != (n, 3) or not np.array_equal(a, want): bad.append(f"{path}: {a.shape}")
+    except Exception as e:
+        bad.append(f"{path}: {e!r}")
+print(len(bad), "bad", *bad)
 "#,
         &files.iter().map(String::as_str).collect::<Vec<_>>(),
     );

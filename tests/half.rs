@@ -49,7 +49,7 @@ fn numpys_float16_maps_bit_for_bit_in_either_byte_order() {
     // The other byte order: a map refuses it, the copying reads swap it.
     assert!(matches!(
         unsafe { Array1::<f16>::open_npy(&big) },
-        Err(Error::ByteOrder { found }) if found == ">f2"
+        Err(Error::ByteOrder { found, .. }) if found == ">f2"
     ));
     let swapped = read_npy::<f16, Ix1>(&big).unwrap();
     assert_eq!(

@@ -98,7 +98,12 @@ impl AnyArray {
         self.to_owned_as_lossy()
     }
 
-    /// A converted copy with numpy's `astype` semantics for every pair.
+    /// A converted copy with numpy's `astype` semantics for every pair:
+    /// floats truncate toward zero, integers wrap, complex numbers keep
+    /// their real part, non-zero is `true`, float16 rounds to nearest even.
+    /// Floats out of an integer type's range saturate and NaN gives 0,
+    /// where numpy's result depends on the platform (its C cast is
+    /// undefined there).
     ///
     /// # Errors
     /// [`Error::OutOfMemory`] if the copy does not fit.
@@ -112,7 +117,8 @@ impl AnyArray {
     }
 
     /// A converted copy of run-time element type `dtype` (its byte order
-    /// aside): numpy's `astype(dtype)`. Only where `can_cast(..., 'safe')`
+    /// aside): numpy's `astype(dtype)`, as [`to_owned_as_lossy`](Self::to_owned_as_lossy)
+    /// converts. Only where `can_cast(..., 'safe')`
     /// allows it, unless `lossy`.
     ///
     /// ```

@@ -143,7 +143,10 @@ macro_rules! untyped_accessors {
 
         /// A converted copy with numpy's `astype` semantics for every pair:
         /// floats truncate toward zero, integers wrap, complex numbers keep
-        /// their real part, non-zero is `true`.
+        /// their real part, non-zero is `true`, float16 rounds to nearest
+        /// even. Floats out of an integer type's range saturate and NaN
+        /// gives 0, where numpy's result depends on the platform (its C
+        /// cast is undefined there).
         ///
         /// # Errors
         /// [`Error::OutOfMemory`] if the copy does not fit.

@@ -12,6 +12,9 @@ use crate::options::MemmapOptions;
 use crate::scalar::Scalar;
 use crate::DType;
 
+/// The way out when a new file is asked for in the other byte order.
+const CREATE_NATIVE: &str = "ask for the native dtype instead (numpy reads either order the same)";
+
 impl MemmapOptions {
     /// The element type for the run-time-typed opens: required by
     /// [`open_any`](Self::open_any) (a raw file does not say) and by
@@ -63,8 +66,13 @@ impl MemmapOptions {
             reason: "open a raw file of run-time element type",
         })?;
         if !dtype.is_native() {
+            let remedy = match mode {
+                Mode::Create => CREATE_NATIVE,
+                _ => "read it with MemmapOptions::read_raw, which swaps bytes",
+            };
             return Err(Error::ByteOrder {
                 found: dtype.descr(),
+                remedy,
             });
         }
         with_element_type!(dtype, T => {
@@ -83,11 +91,15 @@ impl MemmapOptions {
     /// See [the mapping contract](crate::Memmap#safety).
     ///
     /// # Errors
-    /// [`Error::UnsupportedDtype`] naming the descr for a dtype the crate
-    /// does not map (structured, strings, `float16`, objects);
-    /// [`Error::ByteOrder`] for data in the other byte order (read it with
-    /// [`read_npy_any`](crate::read_npy_any)); [`Error::DtypeRequired`] for
-    /// `w+` without a dtype; and the errors of the typed `.npy` opens.
+    /// [`Error::UnsupportedDtype`] naming the descr for a dtype the
+    /// run-time path does not hold (structured, strings, objects, and
+    /// `float16` without the `half` feature; records and byte strings open
+    /// through the typed path); [`Error::ByteOrder`] for data in the other
+    /// byte order (read it with [`read_npy_any`](crate::read_npy_any)), and
+    /// for `w+` with a dtype in the other byte order, which is refused
+    /// rather than written in another order than asked;
+    /// [`Error::DtypeRequired`] for `w+` without a dtype; and the errors of
+    /// the typed `.npy` opens.
     ///
     /// # Examples
     /// ```
@@ -110,9 +122,20 @@ impl MemmapOptions {
     pub unsafe fn open_npy_any(&self, path: impl AsRef<Path>, mode: Mode) -> Result<AnyGuard> {
         let path = path.as_ref();
         let dtype = match mode {
-            Mode::Create => self.dtype.ok_or(Error::DtypeRequired {
-                reason: "create a .npy file of run-time element type",
-            })?,
+            Mode::Create => {
+                let dtype = self.dtype.ok_or(Error::DtypeRequired {
+                    reason: "create a .npy file of run-time element type",
+                })?;
+                // The file would be viewed in place, so it must be native:
+                // never write another dtype than the one asked for.
+                if !dtype.is_native() {
+                    return Err(Error::ByteOrder {
+                        found: dtype.descr(),
+                        remedy: CREATE_NATIVE,
+                    });
+                }
+                dtype
+            }
             _ => read_header_of(path, self.max_header_size)?.dtype()?,
         };
         with_element_type!(dtype, T => {

@@ -273,6 +273,7 @@ impl MemmapOptions {
             Match::Swapped { .. } => {
                 return Err(Error::ByteOrder {
                     found: header.descr.clone(),
+                    remedy: "read it into memory with read_npy, which swaps bytes",
                 })
             }
         }

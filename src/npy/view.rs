@@ -95,6 +95,7 @@ fn locate<A: Element, D: Dimension>(
     if let Match::Swapped { .. } = match_dtype::<A>(&header)? {
         return Err(Error::ByteOrder {
             found: header.descr.clone(),
+            remedy: "read it with read_npy_from, which swaps bytes",
         });
     }
     let dim = to_dim::<D>(&header.shape)?;

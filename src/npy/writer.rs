@@ -21,7 +21,8 @@ use crate::options::{MemmapOptions, Opened};
 /// Writes a C-order `.npy` file row block by row block, without a map and
 /// without holding the array: `np.save` for arrays produced in pieces.
 ///
-/// The header is written first for zero rows and rewritten in place (its
+/// The header is written (and synced) by [`create`](NpyWriter::create), for
+/// zero rows, and rewritten in place (its
 /// growth slack always holds the row count) at every
 /// [`flush`](NpyWriter::flush) and at [`finish`](NpyWriter::finish). If the
 /// process dies, the file is a valid `.npy` of the rows written up to the
@@ -77,9 +78,13 @@ impl<A: Element> NpyWriter<A> {
         let opened = Opened::open(path, Mode::Create, &MemmapOptions::new())?;
         let io = |e| Error::io("write .npy", path, e);
         opened.file.set_len(0).map_err(io)?;
-        let file = opened.file.try_clone().map_err(io)?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        out.write_all(&header).map_err(io)?;
+        // The header goes to the file itself, not the buffer, and reaches
+        // the disk before `create` returns: a process that dies before its
+        // first flush leaves a valid `.npy` of zero rows, never an empty file.
+        let mut file = opened.file.try_clone().map_err(io)?;
+        file.write_all(&header).map_err(io)?;
+        file.sync_data().map_err(|e| Error::io("sync", path, e))?;
+        let out = BufWriter::with_capacity(1 << 20, file);
         Ok(NpyWriter {
             out,
             opened,

@@ -151,6 +151,7 @@ impl NpzArchive<File> {
         if let Match::Swapped { .. } = match_dtype::<A>(&header)? {
             return Err(Error::ByteOrder {
                 found: header.descr.clone(),
+                remedy: "read the member with NpzArchive::read, which swaps bytes",
             });
         }
         let not_mappable = |reason: String| Error::NotMappable {

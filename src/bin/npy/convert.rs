@@ -1,4 +1,4 @@
-//! `npy convert IN OUT --dtype DTYPE [--order C|F] [--byteorder native|little|big] [--lossy]`:
+//! `npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy]`:
 //! numpy's `np.save(OUT, np.load(IN).astype(DTYPE, order=...))`, streamed
 //! block by block. Conversions that numpy's `can_cast(..., 'safe')`
 //! refuses need `--lossy`. OUT is written beside itself and renamed into
@@ -28,8 +28,7 @@ pub struct Options {
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options, String> {
         let mut files = Vec::new();
-        let (mut dtype, mut order, mut byte_order, mut lossy) =
-            (None, None, ByteOrder::NATIVE, false);
+        let (mut dtype, mut order, mut byte_order, mut lossy) = (None, None, None, false);
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut value =
@@ -42,18 +41,24 @@ impl Options {
                             .map_err(|e| e.to_string())?,
                     )
                 }
+                // astype's meanings: 'K' keeps the order the elements are
+                // in, and 'A' is 'F' for a Fortran-contiguous source: for a
+                // .npy or raw source both are the source's own order.
                 "--order" => {
-                    order = Some(
-                        value("--order")?
-                            .parse::<Order>()
-                            .map_err(|e| e.to_string())?,
-                    )
+                    order = match value("--order")?.as_str() {
+                        "C" | "c" => Some(Order::C),
+                        "F" | "f" => Some(Order::Fortran),
+                        "K" | "k" | "A" | "a" => None,
+                        other => {
+                            return Err(format!("--order must be C, F, A or K (got {other:?})"))
+                        }
+                    }
                 }
                 "--byteorder" => {
                     byte_order = match value("--byteorder")?.as_str() {
-                        "native" | "=" => ByteOrder::NATIVE,
-                        "little" | "<" => ByteOrder::Little,
-                        "big" | ">" => ByteOrder::Big,
+                        "native" | "=" => Some(ByteOrder::NATIVE),
+                        "little" | "<" => Some(ByteOrder::Little),
+                        "big" | ">" => Some(ByteOrder::Big),
                         other => {
                             return Err(format!(
                                 "--byteorder must be native, little or big (got {other:?})"
@@ -68,7 +73,20 @@ impl Options {
         }
         let [input, output] =
             <[String; 2]>::try_from(files).map_err(|_| "convert takes IN and OUT".to_owned())?;
-        let dtype = dtype.ok_or("convert needs --dtype")?;
+        let dtype: DType = dtype.ok_or("convert needs --dtype")?;
+        // A byte order spelled in the dtype ('>f4') is written as asked,
+        // as np.save(OUT, a.astype('>f4')) does; --byteorder may say the
+        // same, never the opposite.
+        let byte_order = match byte_order {
+            None => dtype.byte_order,
+            Some(asked) if dtype.is_native() || asked == dtype.byte_order => asked,
+            Some(asked) => {
+                return Err(format!(
+                    "--dtype {:?} and --byteorder {asked:?} ask for different byte orders",
+                    dtype.descr()
+                ))
+            }
+        };
         Ok(Options {
             input,
             output,

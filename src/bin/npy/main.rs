@@ -6,7 +6,7 @@
 //! npy info FILE...                          header, sizes, whether it maps
 //! npy head FILE [N]                         the first N values (default 10), C order
 //! npy stats FILE                            count, NaN count, min, max, mean
-//! npy convert IN OUT --dtype DTYPE [--order C|F] [--byteorder native|little|big] [--lossy]
+//! npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy]
 //! ```
 //!
 //! Files in native byte order are mapped and streamed, so `stats` and
@@ -31,7 +31,7 @@ const USAGE: &str = "usage:
   npy info FILE...
   npy head FILE [N]
   npy stats FILE
-  npy convert IN OUT --dtype DTYPE [--order C|F] [--byteorder native|little|big] [--lossy]";
+  npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy]";
 
 /// A failure, and which exit code it earns.
 enum Failure {
