@@ -120,5 +120,82 @@ fn append(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append);
+/// The comparisons of `append`, interleaved: every round runs each variant
+/// once (starting one variant later than the round before), so slow and
+/// fast periods of the shared disk hit all variants alike. Prints each
+/// round's seconds, the medians and the spread (max - min) across rounds,
+/// and writes them to `target/criterion/append_interleaved.json`.
+/// `NDARRAY_MEMMAP_BENCH_ROUNDS` sets the number of counted rounds (default
+/// 5), after one warm-up round.
+fn interleaved(_: &mut Criterion) {
+    let bytes = total_bytes();
+    let rows = bytes / (COLS * 8);
+    let data = Array2::from_shape_fn((rows, COLS), |(i, j)| (i * COLS + j) as f64);
+    std::fs::create_dir_all("target").unwrap();
+    let dir = tempfile::tempdir_in("target").unwrap();
+    let path = dir.path().join("grown.npy");
+    let rounds: usize = std::env::var("NDARRAY_MEMMAP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if bytes <= 4 << 20 { 1 } else { 5 });
+    type Run<'a> = Box<dyn FnMut() -> Duration + 'a>;
+    let mut variants: Vec<(String, Run<'_>)> = Vec::new();
+    for (label, chunk_rows) in [("1MiB", 256), ("4KiB", 1)] {
+        let (data, path) = (&data, &path);
+        variants.push((
+            format!("growable/{label}"),
+            Box::new(move || {
+                fresh(path);
+                let start = Instant::now();
+                append_all(path, data, chunk_rows);
+                start.elapsed()
+            }),
+        ));
+        if let Some(mut timer) = npy_append_array(path, rows, chunk_rows) {
+            variants.push((
+                format!("npy_append_array/{label}"),
+                Box::new(move || {
+                    fresh(path);
+                    timer(1)
+                }),
+            ));
+        }
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    // Round 0 warms up and is not counted: on this virtual machine the
+    // first gigabyte of page cache a run touches is memory the host took
+    // back (free page reporting), several times slower to fill, and only
+    // whichever variant comes first pays for it.
+    for round in 0..=rounds {
+        let count = variants.len();
+        for i in (0..count).map(|k| (k + round) % count) {
+            // Every variant starts with the previous one's writes on disk.
+            fresh(&path);
+            common::sync_all();
+            let seconds = (variants[i].1)().as_secs_f64();
+            let counted = if round == 0 { " (warm-up)" } else { "" };
+            println!("round {round} {:28} {seconds:.3} s{counted}", variants[i].0);
+            if round > 0 {
+                times[i].push(seconds);
+            }
+        }
+    }
+    let mut entries = Vec::new();
+    for ((name, _), t) in variants.iter().zip(&times) {
+        let (median, spread) = common::median_and_spread(t);
+        println!(
+            "interleaved {name:28} median {median:.3} s, spread {spread:.3} s over {} rounds",
+            t.len()
+        );
+        entries.push(format!(
+            "\"{name}\": {{\"rounds\": {t:?}, \"median\": {median}, \"spread\": {spread}}}"
+        ));
+    }
+    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/criterion/append_interleaved.json");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(out, format!("{{{}}}", entries.join(", "))).unwrap();
+}
+
+criterion_group!(benches, append, interleaved);
 criterion_main!(benches);

@@ -26,6 +26,9 @@ use ndarray_memmap::{read_npy, Advice, Memmap, MemmapOptions, Populate};
 /// Columns of the 2-D benchmark array: one row is 4 KiB of f64.
 const COLS: usize = 512;
 
+/// Rows per block of the chunked scans: 8 MiB.
+const CHUNK_ROWS: usize = 2048;
+
 struct Config {
     name: &'static str,
     bytes: usize,
@@ -693,6 +696,223 @@ fn layout(c: &mut Criterion) {
     group.finish();
 }
 
+/// Opening a hot `.npy` and reading one hot row, against the numpy calls
+/// the README compares with, interleaved: every round times a batch of
+/// each (per call), nine rounds, medians printed.
+fn hot_interleaved(_: &mut Criterion) {
+    let cfg = config();
+    let path = fixture(&cfg.dir, cfg.bytes);
+    warm(&path);
+    let rounds = if cfg.name == "smoke" { 1 } else { 9 };
+    let (opens, rows_read) = if cfg.name == "smoke" {
+        (10, 100)
+    } else {
+        (2000, 20_000)
+    };
+    let hot = map_npy(&MemmapOptions::new(), &path);
+    let middle = hot.nrows() / 2;
+    type Run<'a> = Box<dyn FnMut() -> Option<f64> + 'a>;
+    fn per_call<'a>(calls: u64, mut f: impl FnMut() + 'a) -> Run<'a> {
+        Box::new(move || {
+            let start = Instant::now();
+            for _ in 0..calls {
+                f();
+            }
+            Some(start.elapsed().as_secs_f64() / calls as f64)
+        })
+    }
+    let mut variants: Vec<(&str, Run<'_>)> = vec![
+        (
+            "open_npy + drop",
+            per_call(opens, || {
+                drop(black_box(map_npy(&MemmapOptions::new(), &path)))
+            }),
+        ),
+        (
+            "guard.row(i).sum()",
+            per_call(rows_read, || {
+                black_box(hot.row(black_box(middle)).sum());
+            }),
+        ),
+    ];
+    for (label, name, calls) in [
+        ("np.memmap(...) + del", "open_memmap", opens),
+        ("np.load(mmap_mode='r') + del", "open_load_mmap", opens),
+        ("m[i].sum() (np.load mmap)", "hot_one_row", rows_read),
+    ] {
+        if let Some(mut timer) = numpy(name, &path) {
+            variants.push((
+                label,
+                Box::new(move || Some(timer(calls).as_secs_f64() / calls as f64)),
+            ));
+        }
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for round in 0..rounds {
+        let count = variants.len();
+        for i in (0..count).map(|k| (k + round) % count) {
+            if let Some(t) = (variants[i].1)() {
+                times[i].push(t);
+            }
+        }
+    }
+    for ((name, _), t) in variants.iter().zip(&times) {
+        let (median, spread) = common::median_and_spread(t);
+        println!(
+            "hot {name:32} median {:8.2} us, spread {:7.2} us over {} rounds",
+            median * 1e6,
+            spread * 1e6,
+            t.len()
+        );
+    }
+}
+
+/// One cold element, interleaved (every round runs each variant once, the
+/// file evicted and checked before each): `open_npy` with `Advice::Random`
+/// against the like-for-like `pread`s, a raw map against one `pread`, and
+/// numpy; then the same open taken apart step by step, each system call
+/// timed on a cold file. Medians printed; figures in docs/performance.md.
+fn cold_open_interleaved(_: &mut Criterion) {
+    use std::os::fd::AsRawFd;
+    let cfg = config();
+    let path = fixture(&cfg.dir, cfg.bytes);
+    let rounds = if cfg.name == "smoke" { 1 } else { 31 };
+    let len = std::fs::metadata(&path).unwrap().len();
+    let last = len - 8;
+    let timed = |f: &dyn Fn() -> f64| {
+        let start = Instant::now();
+        black_box(f());
+        Some(start.elapsed())
+    };
+    let npy = |advice: Advice| {
+        // SAFETY: benchmark files are written once and only read here.
+        let g = unsafe {
+            MemmapOptions::new()
+                .advice(advice)
+                .open_npy::<f64, Ix2>(&path)
+        }
+        .unwrap();
+        let (r, c) = g.dim();
+        g[[r - 1, c - 1]]
+    };
+    let raw = || {
+        // SAFETY: as above.
+        let g = unsafe {
+            MemmapOptions::new()
+                .offset(128)
+                .advice(Advice::Random)
+                .open::<f64, Ix1>(&path)
+        }
+        .unwrap();
+        g[g.len() - 1]
+    };
+    let preads = |header: usize| {
+        let file = File::open(&path).unwrap();
+        let mut head = vec![0u8; header];
+        file.read_exact_at(&mut head, 0).unwrap();
+        let mut element = [0u8; 8];
+        file.read_exact_at(&mut element, last).unwrap();
+        f64::from_ne_bytes(element) + f64::from(head.first().copied().unwrap_or(0))
+    };
+    type Run<'a> = Box<dyn Fn() -> Option<Duration> + 'a>;
+    let mut variants: Vec<(&str, Run<'_>)> = vec![
+        (
+            "open_npy_random_element_drop",
+            Box::new(|| timed(&|| npy(Advice::Random))),
+        ),
+        (
+            "open_npy_default_element_drop",
+            Box::new(|| timed(&|| npy(Advice::Normal))),
+        ),
+        ("open_raw_random_element_drop", Box::new(|| timed(&raw))),
+        (
+            "open_pread_header128_pread_element",
+            Box::new(|| timed(&|| preads(128))),
+        ),
+        ("open_pread_element", Box::new(|| timed(&|| preads(0)))),
+    ];
+    for name in ["cold_one_element_load_mmap", "cold_one_element_memmap"] {
+        if let Some(mut timer) = numpy(name, &path) {
+            let timer = std::cell::RefCell::new(move || timer(1));
+            variants.push((name, Box::new(move || Some((timer.borrow_mut())()))));
+        }
+    }
+    // The open taken apart: the system calls `open_npy` makes, in its
+    // order, each timed (nanoseconds).
+    const STEPS: [&str; 9] = [
+        "open",
+        "fstat",
+        "flock + fstat",
+        "pread 4 KiB header",
+        "mmap",
+        "madvise(RANDOM)",
+        "touch the last element",
+        "munmap",
+        "close",
+    ];
+    let steps = || {
+        let mut t = [0f64; STEPS.len()];
+        let mut clock = Instant::now();
+        let mut lap = |i: usize, clock: &mut Instant| {
+            t[i] = clock.elapsed().as_secs_f64();
+            *clock = Instant::now();
+        };
+        let file = File::open(&path).unwrap();
+        lap(0, &mut clock);
+        let size = file.metadata().unwrap().len();
+        lap(1, &mut clock);
+        file.lock_shared().unwrap();
+        black_box(file.metadata().unwrap().len());
+        lap(2, &mut clock);
+        let mut head = [0u8; 4096];
+        let n = file.read_at(&mut head, 0).unwrap();
+        black_box(n);
+        lap(3, &mut clock);
+        // SAFETY: a read-only map of a benchmark file nothing writes.
+        let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+        lap(4, &mut clock);
+        map.advise(memmap2::Advice::Random).unwrap();
+        lap(5, &mut clock);
+        black_box(map[(size - 1) as usize]);
+        lap(6, &mut clock);
+        drop(map);
+        lap(7, &mut clock);
+        black_box(file.as_raw_fd());
+        drop(file);
+        lap(8, &mut clock);
+        t
+    };
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len() + 1];
+    let mut step_times: Vec<Vec<f64>> = vec![Vec::new(); STEPS.len()];
+    for round in 0..rounds {
+        let count = variants.len() + 1;
+        for i in (0..count).map(|k| (k + round) % count) {
+            evict_checked(&path);
+            if i == variants.len() {
+                for (k, t) in steps().into_iter().enumerate() {
+                    step_times[k].push(t);
+                }
+            } else if let Some(elapsed) = (variants[i].1)() {
+                times[i].push(elapsed.as_secs_f64());
+            }
+        }
+    }
+    let median = |t: &mut Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t.get(t.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    for ((name, _), t) in variants.iter().zip(times.iter_mut()) {
+        println!(
+            "cold element {name:36} median {:7.1} us over {} rounds",
+            median(t) * 1e6,
+            t.len()
+        );
+    }
+    for (name, t) in STEPS.iter().zip(step_times.iter_mut()) {
+        println!("cold open step {name:24} median {:7.1} us", median(t) * 1e6);
+    }
+}
+
 /// The comparisons that drift most between minutes on a shared machine (cold
 /// reads from a shared disk, and first-touch page faults), run interleaved:
 /// every round runs each variant once, so slow and fast periods hit all
@@ -721,7 +941,8 @@ fn interleaved(_: &mut Criterion) {
             Box::new(|| {
                 timed(&|| {
                     map_npy(&MemmapOptions::new(), &path)
-                        .chunks(4096)
+                        .chunks(CHUNK_ROWS)
+                        .prefetch(false)
                         .map(sum)
                         .sum()
                 })
@@ -746,7 +967,7 @@ fn interleaved(_: &mut Criterion) {
             Box::new(|| {
                 timed(&|| {
                     map_npy(&MemmapOptions::new(), &path)
-                        .chunks(4096)
+                        .chunks(CHUNK_ROWS)
                         .prefetch(true)
                         .map(sum)
                         .sum()
@@ -818,7 +1039,18 @@ fn interleaved(_: &mut Criterion) {
             Box::new(|| timed_write(&|| std::fs::write(&target, &data).unwrap())),
         ),
     ];
-    let variants: Vec<(&str, Run<'_>)> = variants.into_iter().chain(writes).collect();
+    // `NDARRAY_MEMMAP_BENCH_ONLY=cold` (a prefix) runs a subset;
+    // `NDARRAY_MEMMAP_BENCH_ROUNDS` sets the rounds.
+    let only = std::env::var("NDARRAY_MEMMAP_BENCH_ONLY").unwrap_or_default();
+    let rounds = std::env::var("NDARRAY_MEMMAP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(rounds);
+    let variants: Vec<(&str, Run<'_>)> = variants
+        .into_iter()
+        .chain(writes)
+        .filter(|(name, _)| name.starts_with(only.as_str()))
+        .collect();
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     for round in 0..rounds {
         // Each round starts one variant later, so that no variant always
@@ -847,16 +1079,18 @@ fn interleaved(_: &mut Criterion) {
         }
     }
     let mut entries = Vec::new();
-    for ((name, _), mut t) in variants.iter().zip(times) {
+    for ((name, _), t) in variants.iter().zip(times) {
         if t.is_empty() {
             continue;
         }
-        t.sort_by(f64::total_cmp);
-        let median = t[t.len() / 2];
+        let (median, spread) = common::median_and_spread(&t);
+        let rounds: Vec<String> = t.iter().map(|s| format!("{:.0}", s * 1e3)).collect();
         println!(
-            "interleaved {name:28} median {:8.1} ms over {} rounds",
+            "interleaved {name:28} median {:8.1} ms, spread {:7.1} ms over {} rounds: {}",
             median * 1e3,
-            t.len()
+            spread * 1e3,
+            t.len(),
+            rounds.join(" ")
         );
         entries.push(format!("\"{name}\": {median}"));
     }
@@ -876,6 +1110,8 @@ criterion_group!(
     write,
     parallel,
     layout,
-    interleaved
+    interleaved,
+    cold_open_interleaved,
+    hot_interleaved
 );
 criterion_main!(benches);

@@ -82,3 +82,19 @@ pub fn python_seconds(args: &[&std::ffi::OsStr], iters: u64) -> Duration {
         .expect("python printed the seconds");
     Duration::from_secs_f64(seconds)
 }
+
+/// The median and the spread (largest minus smallest) of `seconds`.
+pub fn median_and_spread(seconds: &[f64]) -> (f64, f64) {
+    let mut sorted = seconds.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match (sorted.first(), sorted.last()) {
+        (Some(min), Some(max)) => (sorted[sorted.len() / 2], max - min),
+        _ => (f64::NAN, f64::NAN),
+    }
+}
+
+/// `sync(2)`: every file's dirty pages on disk, so that a timed variant
+/// does not pay for the write-back of the one before.
+pub fn sync_all() {
+    let _ = Command::new("sync").status();
+}
