@@ -5,13 +5,11 @@
 //! they run one at a time (`SERIAL`).
 #![allow(clippy::undocumented_unsafe_blocks)] // test files are private to each test
 
-mod common;
-
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::tempdir;
+use crate::common::tempdir;
 use ndarray::{Array1, Array2, Ix1, Ix2};
 use ndarray_memmap::{Advice, MemmapExt, MemmapOptions, Populate};
 

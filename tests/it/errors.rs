@@ -4,9 +4,9 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
-use common::{f32_bytes, tempdir, Snapshot};
+use crate::common::{f32_bytes, tempdir, Snapshot};
 use ndarray::{Array1, Array2, Ix1, Ix2, Ix3};
 use ndarray_memmap::{Error, MemmapExt, MemmapOptions, Mode, Order};
 
@@ -97,7 +97,10 @@ fn io_for_a_read_only_file_opened_for_writing() {
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&exe)
             .args([
-                "io_for_a_read_only_file_opened_for_writing",
+                common::test_name(concat!(
+                    module_path!(),
+                    "::io_for_a_read_only_file_opened_for_writing"
+                )),
                 "--exact",
                 "--nocapture",
             ])
@@ -642,7 +645,7 @@ fn shows(example: &str, message: &str) -> bool {
 /// The example messages of docs/safety.md's table of bad inputs, in order:
 /// the third column's first `code` span, where it is a message.
 fn documented_messages() -> Vec<String> {
-    let doc = include_str!("../docs/safety.md");
+    let doc = include_str!("../../docs/safety.md");
     let table = doc
         .split("| input | error | message (example) |")
         .nth(1)

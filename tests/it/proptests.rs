@@ -4,7 +4,7 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
 use ndarray::{Array2, Ix2};
 use ndarray_memmap::{Error, MemmapOptions, NpyHeader, Order};
@@ -312,7 +312,7 @@ fn file_contents() -> impl Strategy<Value = Vec<u8>> {
 /// were, whatever the shape, offset, order, element type and entry point.
 #[test]
 fn a_refused_open_never_changes_the_file() {
-    const TEST: &str = "a_refused_open_never_changes_the_file";
+    const TEST: &str = concat!(module_path!(), "::a_refused_open_never_changes_the_file");
     if common::child_role().is_none() {
         // Under a 16 MiB file-size limit every valid but huge shape is
         // refused before the file is touched, so no case fills the disk,
@@ -321,7 +321,12 @@ fn a_refused_open_never_changes_the_file() {
             .arg("-c")
             .arg("ulimit -f 16384 && exec \"$0\" \"$@\"")
             .arg(std::env::current_exe().unwrap())
-            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                common::test_name(TEST),
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(common::CHILD_ROLE, "refusals")
             .output()
             .unwrap();

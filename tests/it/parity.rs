@@ -5,9 +5,9 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2, IxDyn, ShapeBuilder};
 use ndarray_memmap::{
     read_npy, read_npy_from, read_npy_header, view_npy, view_npy_mut, write_npy, write_npy_to,

@@ -3,12 +3,12 @@
 //! `astype` + `np.save` byte for byte for every pair numpy calls safe.
 #![cfg(feature = "cli")]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 
 const DESCRS: [&str; 14] = [
     "|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", "<f2", "<f4", "<f8", "<c8",

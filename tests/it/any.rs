@@ -6,12 +6,12 @@
 #![allow(clippy::undocumented_unsafe_blocks)]
 #![cfg(feature = "half")]
 
-mod common;
+use crate::common;
 
 use std::fmt::Debug;
 use std::path::Path;
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 use ndarray::{ArrayD, IxDyn};
 use ndarray_memmap::{
     read_npy, read_npy_any, AnyArray, AnyGuard, AnyMemmap, DType, Error, MemmapOptions, Mode,

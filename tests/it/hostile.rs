@@ -6,14 +6,14 @@
 #![allow(clippy::undocumented_unsafe_blocks)]
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use common::{child_role, tempdir, Snapshot, CHILD_ROLE};
+use crate::common::{child_role, tempdir, Snapshot, CHILD_ROLE};
 use ndarray::{Array1, Array2, Ix1, IxDyn};
 use ndarray_memmap::{
     read_npy, read_npy_header, write_npy, Error, Memmap, MemmapExt, MemmapMut, MemmapOptions,
@@ -369,7 +369,10 @@ const LIMITED_PATH: &str = "NDARRAY_MEMMAP_LIMITED_PATH";
 
 #[test]
 fn a_file_size_limit_is_a_typed_error_and_the_process_lives() {
-    const TEST: &str = "a_file_size_limit_is_a_typed_error_and_the_process_lives";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_file_size_limit_is_a_typed_error_and_the_process_lives"
+    );
     if child_role().as_deref() == Some("limited") {
         let path = std::path::PathBuf::from(std::env::var(LIMITED_PATH).unwrap());
         std::fs::write(&path, b"old").unwrap();
@@ -440,7 +443,12 @@ fn a_file_size_limit_is_a_typed_error_and_the_process_lives() {
             .arg("-c")
             .arg(format!("ulimit -f 2048 && {trap}exec \"$0\" \"$@\""))
             .arg(std::env::current_exe().unwrap())
-            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                common::test_name(TEST),
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ROLE, "limited")
             .env(LIMITED_PATH, &path)
             .output()
@@ -460,7 +468,10 @@ fn a_file_size_limit_is_a_typed_error_and_the_process_lives() {
 
 #[test]
 fn an_in_process_conflict_is_never_reported_as_another_processs_lock() {
-    const TEST: &str = "an_in_process_conflict_is_never_reported_as_another_processs_lock";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::an_in_process_conflict_is_never_reported_as_another_processs_lock"
+    );
     if child_role().is_none() {
         // Alone in a process of its own: a fork by another test's thread
         // would hold copies of our descriptors, and so a real lock.
@@ -535,7 +546,10 @@ const TINY_FS: &str = "NDARRAY_MEMMAP_TINY_FS";
 
 #[test]
 fn a_full_disk_is_refused_before_the_file_changes() {
-    const TEST: &str = "a_full_disk_is_refused_before_the_file_changes";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_full_disk_is_refused_before_the_file_changes"
+    );
     if child_role().as_deref() != Some("tiny_fs") {
         let dir = tempdir();
         // A private mount namespace, so the 256 KiB tmpfs is seen by the
@@ -544,7 +558,7 @@ fn a_full_disk_is_refused_before_the_file_changes() {
             .args(["--mount", "sh", "-c"])
             .arg("mount -t tmpfs -o size=256k tmpfs \"$NDARRAY_MEMMAP_TINY_FS\" && exec \"$0\" \"$@\"")
             .arg(std::env::current_exe().unwrap())
-            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .args([common::test_name(TEST), "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD_ROLE, "tiny_fs")
             .env(TINY_FS, dir.path())
             .output()

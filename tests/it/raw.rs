@@ -3,9 +3,7 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
-
-use common::{f32_bytes, file_len, tempdir};
+use crate::common::{f32_bytes, file_len, tempdir};
 use ndarray::{array, s, Array1, Array2, Array3, ArrayD, Axis, Ix0, Ix1, Ix2, IxDyn, Zip};
 use ndarray_memmap::{
     Advice, Error, Memmap, MemmapExt, MemmapMut, MemmapOptions, Mode, Order, Populate,

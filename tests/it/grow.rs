@@ -6,13 +6,13 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{child_role, python, s, tempdir, Snapshot, CHILD_ROLE};
+use crate::common::{child_role, python, s, tempdir, Snapshot, CHILD_ROLE};
 use ndarray::{array, s as sl, Array1, Array2, Axis, Ix2, ShapeBuilder};
 use ndarray_memmap::{
     read_npy, read_npy_header, rewrite_npy_with_room, write_npy, Error, Growth, MemmapExt,
@@ -422,7 +422,10 @@ fn sigkill_at_random_moments_leaves_a_valid_file_with_every_acknowledged_row() {
     if common::numpy_skipped() {
         return;
     }
-    const TEST: &str = "sigkill_at_random_moments_leaves_a_valid_file_with_every_acknowledged_row";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::sigkill_at_random_moments_leaves_a_valid_file_with_every_acknowledged_row"
+    );
     if let Some(mode) = child_role() {
         let path = std::path::PathBuf::from(std::env::var("NDARRAY_MEMMAP_CRASH_PATH").unwrap());
         return crash_child(&path, &mode);
@@ -440,7 +443,12 @@ fn sigkill_at_random_moments_leaves_a_valid_file_with_every_acknowledged_row() {
         let mode = if trial % 3 == 2 { "writer" } else { "mapped" };
         let path = dir.path().join(format!("crash_{trial}.npy"));
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                common::test_name(TEST),
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ROLE, mode)
             .env("NDARRAY_MEMMAP_CRASH_PATH", &path)
             .stdout(Stdio::piped())
@@ -539,8 +547,10 @@ fn a_killed_stream_writer_leaves_a_valid_npy_of_the_flushed_rows_at_every_stage(
     if common::numpy_skipped() {
         return;
     }
-    const TEST: &str =
-        "a_killed_stream_writer_leaves_a_valid_npy_of_the_flushed_rows_at_every_stage";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_killed_stream_writer_leaves_a_valid_npy_of_the_flushed_rows_at_every_stage"
+    );
     if let Some(stage) = child_role() {
         let path = std::path::PathBuf::from(std::env::var("NDARRAY_MEMMAP_CRASH_PATH").unwrap());
         return writer_child(&path, stage.parse().unwrap());
@@ -550,7 +560,12 @@ fn a_killed_stream_writer_leaves_a_valid_npy_of_the_flushed_rows_at_every_stage(
     for (stage, (name, rows)) in WRITER_STAGES.iter().enumerate() {
         let path = dir.path().join(format!("stage_{stage}.npy"));
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                common::test_name(TEST),
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ROLE, stage.to_string())
             .env("NDARRAY_MEMMAP_CRASH_PATH", &path)
             .stdin(Stdio::piped())

@@ -5,11 +5,11 @@
 #![allow(clippy::undocumented_unsafe_blocks)]
 #![cfg(feature = "npz")]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 use ndarray::{Array, ArrayD, Dimension, Ix0, Ix1, Ix2, IxDyn, ShapeBuilder};
 use ndarray_memmap::{read_npy, write_npy, Element, Error, NpzArchive, NpzWriter, Order};
 use num_complex::Complex;

@@ -6,18 +6,18 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
 use std::fmt::Debug;
 use std::path::Path;
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 use ndarray::ShapeBuilder;
 use ndarray::{ArrayD, Ix2, IxDyn};
 use ndarray_memmap::{read_npy, read_npy_header, write_npy, Element, MemmapOptions, Order};
 use num_complex::Complex;
 
-const SIDE: &str = include_str!("python/numpy_side.py");
+const SIDE: &str = include_str!("../python/numpy_side.py");
 
 /// Runs a function of the NumPy side with arguments.
 fn numpy(args: &[&str]) -> String {

@@ -7,9 +7,9 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 use ndarray_memmap::{
     read_npy, read_npy_header, record_field, write_npy, Error, MemmapExt, RecordDescr,
 };

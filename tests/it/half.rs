@@ -6,9 +6,9 @@
 #![allow(clippy::undocumented_unsafe_blocks)]
 #![cfg(feature = "half")]
 
-mod common;
+use crate::common;
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 use half::{bf16, f16};
 use ndarray::{Array1, Ix1, IxDyn};
 use ndarray_memmap::{read_npy, read_npy_any, write_npy, Error, MemmapExt, MemmapOptions};

@@ -4,13 +4,13 @@
 // touches except the child processes these tests start on purpose.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{child_command, child_role, run_child, tempdir};
+use crate::common::{child_command, child_role, run_child, tempdir};
 use ndarray::{Array1, Ix1};
 use ndarray_memmap::{Error, Memmap, MemmapExt, MemmapMut, MemmapOptions};
 
@@ -59,7 +59,10 @@ fn ready_and_wait() {
 
 #[test]
 fn a_writable_guard_in_another_process_locks_others_out() {
-    const TEST: &str = "a_writable_guard_in_another_process_locks_others_out";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_writable_guard_in_another_process_locks_others_out"
+    );
     if child_role().as_deref() == Some("writer") {
         let _guard = unsafe { Array1::<u8>::open_raw_mut(child_path(), 16) }.unwrap();
         ready_and_wait();
@@ -101,7 +104,7 @@ fn a_writable_guard_in_another_process_locks_others_out() {
 
 #[test]
 fn read_only_guards_share_across_processes() {
-    const TEST: &str = "read_only_guards_share_across_processes";
+    const TEST: &str = concat!(module_path!(), "::read_only_guards_share_across_processes");
     if child_role().as_deref() == Some("reader") {
         let guard = unsafe { Array1::<u8>::open_raw(child_path(), 16) }.unwrap();
         assert_eq!(guard.sum(), 16);
@@ -160,7 +163,10 @@ fn threads_read_one_guard_at_once() {
 
 #[test]
 fn a_writer_killed_without_flushing_leaves_its_data_visible() {
-    const TEST: &str = "a_writer_killed_without_flushing_leaves_its_data_visible";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_writer_killed_without_flushing_leaves_its_data_visible"
+    );
     if child_role().as_deref() == Some("killed") {
         let mut guard = unsafe { Array1::<u32>::create_raw(child_path(), 1024) }.unwrap();
         guard
@@ -182,7 +188,10 @@ fn a_writer_killed_without_flushing_leaves_its_data_visible() {
 
 #[test]
 fn a_writer_that_flushes_and_exits_leaves_its_data_on_disk() {
-    const TEST: &str = "a_writer_that_flushes_and_exits_leaves_its_data_on_disk";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_writer_that_flushes_and_exits_leaves_its_data_on_disk"
+    );
     if child_role().as_deref() == Some("flusher") {
         let mut guard = unsafe { Array1::<f64>::create_npy(child_path(), 500) }.unwrap();
         guard.fill(2.5);
@@ -205,7 +214,10 @@ fn a_writer_that_flushes_and_exits_leaves_its_data_on_disk() {
 
 #[test]
 fn unlocked_read_write_maps_in_two_processes_see_each_others_writes() {
-    const TEST: &str = "unlocked_read_write_maps_in_two_processes_see_each_others_writes";
+    const TEST: &str = concat!(
+        module_path!(),
+        "::unlocked_read_write_maps_in_two_processes_see_each_others_writes"
+    );
     if child_role().as_deref() == Some("peer") {
         let mut guard = unsafe {
             MemmapOptions::new()

@@ -3,9 +3,7 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
-
-use common::{f32_bytes, tempdir};
+use crate::common::{f32_bytes, tempdir};
 use ndarray::{s, Array2, Ix1, Ix2};
 use ndarray_memmap::{MemmapExt, MemmapOptions, Mode};
 

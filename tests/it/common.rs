@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -142,10 +141,21 @@ pub fn run_child(test_name: &str, role: &str, env: &[(&str, &str)]) -> Output {
 pub fn child_command(test_name: &str, role: &str, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(std::env::current_exe().expect("current test binary"));
     command
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            self::test_name(test_name),
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ROLE, role)
         .envs(env.iter().copied());
     command
+}
+
+/// The name libtest knows a test by, from its full path
+/// (`concat!(module_path!(), "::name")`): the path without the crate.
+pub fn test_name(path: &str) -> &str {
+    path.split_once("::").map_or(path, |(_, name)| name)
 }
 
 /// The role this process plays, if it is a child started by [`run_child`].

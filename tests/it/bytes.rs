@@ -4,9 +4,9 @@
 // touches, which is the whole of the mapping contract.
 #![allow(clippy::undocumented_unsafe_blocks)]
 
-mod common;
+use crate::common;
 
-use common::{python, s, tempdir};
+use crate::common::{python, s, tempdir};
 use ndarray::{Array1, Ix1, Ix2};
 use ndarray_memmap::{read_npy, read_npy_any, trim_nul, write_npy, Error, MemmapExt};
 

@@ -1,0 +1,23 @@
+//! The integration tests, one binary (so the suite links once), a module
+//! per subject. Shared helpers are in `common`; the Python side's pinned
+//! packages and scripts in `tests/python/`.
+
+mod common;
+
+mod any;
+mod bytes;
+mod cli;
+mod concurrency;
+mod errors;
+mod grow;
+mod half;
+mod hostile;
+mod interop;
+mod npy;
+mod npz;
+mod numpy_docs;
+mod parity;
+mod populate;
+mod proptests;
+mod raw;
+mod records;
