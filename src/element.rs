@@ -251,6 +251,7 @@ element! {
 
 /// numpy's `float16` (`'<f2'`), through the `half` crate (feature `half`).
 #[cfg(feature = "half")]
+#[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 impl Element for half::f16 {
     const NPY_DESCR: Option<&'static str> = Some(native_descr!("f2"));
     pod_casts!();
@@ -261,6 +262,7 @@ impl Element for half::f16 {
 /// a `'<V2'` file opens as `bf16` only when the caller asks for `bf16`; the
 /// run-time-typed path, which cannot know, refuses it.
 #[cfg(feature = "half")]
+#[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 impl Element for half::bf16 {
     const NPY_DESCR: Option<&'static str> = Some(native_descr!("V2"));
     pod_casts!();

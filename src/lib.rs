@@ -94,6 +94,9 @@
 //!
 //! The minimum supported Rust version is 1.89 (for `File::lock`).
 #![deny(unsafe_code, missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: feature-gated items are
+// marked with the feature that enables them.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod any;
 mod buffer;
@@ -135,6 +138,7 @@ pub use npy::{
     write_npy, write_npy_to, NpyHeader, NpyWriter, MAGIC,
 };
 #[cfg(feature = "npz")]
+#[cfg_attr(docsrs, doc(cfg(feature = "npz")))]
 pub use npz::{NpzArchive, NpzMember, NpzWriter};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 #[doc(hidden)]

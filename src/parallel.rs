@@ -10,6 +10,7 @@ use ndarray::{ArrayView, ArrayViewMut, Dimension};
 use crate::element::Element;
 use crate::guard::{Memmap, MemmapMut};
 
+#[cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
 impl<'a, A: Element, D: Dimension> IntoParallelIterator for &'a Memmap<A, D> {
     type Iter = Parallel<ArrayView<'a, A, D>>;
     type Item = &'a A;
@@ -19,6 +20,7 @@ impl<'a, A: Element, D: Dimension> IntoParallelIterator for &'a Memmap<A, D> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
 impl<'a, A: Element, D: Dimension> IntoParallelIterator for &'a MemmapMut<A, D> {
     type Iter = Parallel<ArrayView<'a, A, D>>;
     type Item = &'a A;
@@ -28,6 +30,7 @@ impl<'a, A: Element, D: Dimension> IntoParallelIterator for &'a MemmapMut<A, D> 
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
 impl<'a, A: Element, D: Dimension> IntoParallelIterator for &'a mut MemmapMut<A, D> {
     type Iter = Parallel<ArrayViewMut<'a, A, D>>;
     type Item = &'a mut A;

@@ -123,6 +123,7 @@ real_scalar! {
 /// numpy's `astype` does (never through float32, and never with
 /// `half::f16::from_f64`, which rounds wrongly: see `round_f16`).
 #[cfg(feature = "half")]
+#[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 impl sealed::Convert for half::f16 {
     fn from_value(value: Value) -> Self {
         use crate::round_f16::f16_bits_from_f64;
@@ -154,6 +155,8 @@ impl sealed::Convert for half::f16 {
 }
 
 #[cfg(feature = "half")]
+
+#[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 impl Scalar for half::f16 {
     const DTYPE: DType = dtype(Kind::Float, 2);
 

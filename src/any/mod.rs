@@ -68,6 +68,7 @@ macro_rules! any_enum {
             U64($holder<u64, ndarray::IxDyn>),
             #[doc = concat!("`half::f16` (`'<f2'`, feature `half`) ", $what)]
             #[cfg(feature = "half")]
+            #[cfg_attr(docsrs, doc(cfg(feature = "half")))]
             F16($holder<half::f16, ndarray::IxDyn>),
             #[doc = concat!("`f32` (`'<f4'`) ", $what)]
             F32($holder<f32, ndarray::IxDyn>),
@@ -128,6 +129,7 @@ pub(crate) mod wrap {
         U32(u32),
         U64(u64),
         #[cfg(feature = "half")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "half")))]
         F16(half::f16),
         F32(f32),
         F64(f64),
