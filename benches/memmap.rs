@@ -170,7 +170,7 @@ fn create_fill(target: &Path, n: usize, preallocate: bool, populate: Populate, d
             .shape(n)
             .preallocate(preallocate)
             .populate(populate)
-            .create::<f64, Ix1>(target)
+            .create_raw::<f64, Ix1>(target)
     }
     .unwrap();
     fill(&mut g);
@@ -287,7 +287,7 @@ fn open_latency(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("open_raw", label), |b| {
             b.iter(|| {
                 // SAFETY: benchmark files are written once and only read here.
-                let map = unsafe { MemmapOptions::new().offset(128).open::<f64, Ix1>(path) };
+                let map = unsafe { MemmapOptions::new().offset(128).open_raw::<f64, Ix1>(path) };
                 black_box(map.unwrap())
             })
         });
@@ -519,7 +519,7 @@ fn partial(c: &mut Criterion) {
         let mut options = MemmapOptions::new();
         options.offset(128).advice(Advice::Random);
         // SAFETY: benchmark files are written once and only read here.
-        let g = unsafe { options.open::<f64, Ix1>(&path) }.unwrap();
+        let g = unsafe { options.open_raw::<f64, Ix1>(&path) }.unwrap();
         g[g.len() - 1]
     };
     for name in ["cold_one_element_load_mmap", "cold_one_element_memmap"] {
@@ -668,7 +668,7 @@ fn layout(c: &mut Criterion) {
                 MemmapOptions::new()
                     .shape((side, side))
                     .order(order)
-                    .create::<f64, Ix2>(&path)
+                    .create_raw::<f64, Ix2>(&path)
             }
             .unwrap();
             g.fill(1.0);
@@ -679,7 +679,7 @@ fn layout(c: &mut Criterion) {
             MemmapOptions::new()
                 .shape((side, side))
                 .order(order)
-                .open::<f64, Ix2>(&path)
+                .open_raw::<f64, Ix2>(&path)
         }
         .unwrap();
         let label = order.as_str();
@@ -801,7 +801,7 @@ fn cold_open_interleaved(_: &mut Criterion) {
             MemmapOptions::new()
                 .offset(128)
                 .advice(Advice::Random)
-                .open::<f64, Ix1>(&path)
+                .open_raw::<f64, Ix1>(&path)
         }
         .unwrap();
         g[g.len() - 1]

@@ -30,7 +30,7 @@ const SUPPORTED_DTYPES: &str = "supported are bool '|b1', integers '|i1' '|u1' '
 /// let path = dir.path().join("short.bin");
 /// std::fs::write(&path, [0u8; 10])?;
 /// // SAFETY: the file is private to this example.
-/// match unsafe { MemmapOptions::new().shape(4).open::<f32, ndarray::Ix1>(&path) } {
+/// match unsafe { MemmapOptions::new().shape(4).open_raw::<f32, ndarray::Ix1>(&path) } {
 ///     Err(Error::FileTooShort { expected, found, .. }) => assert_eq!((expected, found), (16, 10)),
 ///     other => panic!("{other:?}"),
 /// }
@@ -84,7 +84,7 @@ pub enum Error {
         /// Bytes per element.
         element_size: usize,
         /// What would read the file anyway, if anything.
-        remedy: ShortRemedy,
+        remedy: FileTooShortRemedy,
     },
 
     /// The offset lies past the end of the file and no shape was given.
@@ -418,7 +418,7 @@ fn display_path(path: &Option<PathBuf>) -> String {
 /// ```
 /// fn open_len(path: &std::path::Path) -> std::io::Result<usize> {
 ///     // SAFETY: the file is private to this example.
-///     let a = unsafe { ndarray_memmap::MemmapOptions::new().open::<u8, ndarray::Ix1>(path) }?;
+///     let a = unsafe { ndarray_memmap::MemmapOptions::new().open_raw::<u8, ndarray::Ix1>(path) }?;
 ///     Ok(a.len())
 /// }
 /// let missing = open_len(std::path::Path::new("/nonexistent/x.bin")).unwrap_err();
@@ -459,7 +459,7 @@ impl Error {
 /// [`Error::FileTooShort`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ShortRemedy {
+pub enum FileTooShortRemedy {
     /// A raw file opened read-only or copy-on-write: mode `r+` would extend
     /// it to the array's length, as numpy's memmap does.
     ExtendWithReadWrite,
@@ -472,14 +472,14 @@ pub enum ShortRemedy {
     Truncated,
 }
 
-impl ShortRemedy {
+impl FileTooShortRemedy {
     fn text(self) -> &'static str {
         match self {
-            ShortRemedy::ExtendWithReadWrite => {
+            FileTooShortRemedy::ExtendWithReadWrite => {
                 "; mode 'r+' would extend the file to that length with zeros, as numpy's memmap does"
             }
-            ShortRemedy::None => "",
-            ShortRemedy::Truncated => {
+            FileTooShortRemedy::None => "",
+            FileTooShortRemedy::Truncated => {
                 "; the .npy data was cut short (the header announces more than the file holds)"
             }
         }

@@ -45,43 +45,43 @@ use crate::options::MemmapOptions;
 /// ```
 #[allow(unsafe_code)]
 pub trait MemmapExt<A: Element, D: Dimension>: Sized {
-    /// Maps a raw file read-only (`mode='r'`). See [`MemmapOptions::open`].
+    /// Maps a raw file read-only (`mode='r'`). See [`MemmapOptions::open_raw`].
     ///
     /// # Safety
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// See [`MemmapOptions::open`].
+    /// See [`MemmapOptions::open_raw`].
     unsafe fn open_raw(
         path: impl AsRef<Path>,
         shape: impl IntoDimension<Dim = D>,
     ) -> Result<Memmap<A, D>>;
 
-    /// Maps a raw file for writing in place (`mode='r+'`). See [`MemmapOptions::open_mut`].
+    /// Maps a raw file for writing in place (`mode='r+'`). See [`MemmapOptions::open_raw_mut`].
     ///
     /// # Safety
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// See [`MemmapOptions::open_mut`].
+    /// See [`MemmapOptions::open_raw_mut`].
     unsafe fn open_raw_mut(
         path: impl AsRef<Path>,
         shape: impl IntoDimension<Dim = D>,
     ) -> Result<MemmapMut<A, D>>;
 
-    /// Maps a raw file copy-on-write (`mode='c'`). See [`MemmapOptions::open_copy`].
+    /// Maps a raw file copy-on-write (`mode='c'`). See [`MemmapOptions::open_raw_copy`].
     ///
     /// # Safety
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// See [`MemmapOptions::open_copy`].
+    /// See [`MemmapOptions::open_raw_copy`].
     unsafe fn open_raw_copy(
         path: impl AsRef<Path>,
         shape: impl IntoDimension<Dim = D>,
     ) -> Result<MemmapMut<A, D>>;
 
-    /// Creates or truncates a zero-filled raw file (`mode='w+'`). See [`MemmapOptions::create`].
+    /// Creates or truncates a zero-filled raw file (`mode='w+'`). See [`MemmapOptions::create_raw`].
     ///
     /// Unlike numpy, the file's blocks are reserved at once (it takes its
     /// full size on disk), so a full disk is an error here rather than a
@@ -92,7 +92,7 @@ pub trait MemmapExt<A: Element, D: Dimension>: Sized {
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// See [`MemmapOptions::create`].
+    /// See [`MemmapOptions::create_raw`].
     unsafe fn create_raw(
         path: impl AsRef<Path>,
         shape: impl IntoDimension<Dim = D>,
@@ -157,7 +157,7 @@ impl<A: Element, D: Dimension> MemmapExt<A, D> for Array<A, D> {
         unsafe {
             MemmapOptions::new()
                 .shape(shape.into_dimension())
-                .open(path)
+                .open_raw(path)
         }
     }
 
@@ -169,7 +169,7 @@ impl<A: Element, D: Dimension> MemmapExt<A, D> for Array<A, D> {
         unsafe {
             MemmapOptions::new()
                 .shape(shape.into_dimension())
-                .open_mut(path)
+                .open_raw_mut(path)
         }
     }
 
@@ -181,7 +181,7 @@ impl<A: Element, D: Dimension> MemmapExt<A, D> for Array<A, D> {
         unsafe {
             MemmapOptions::new()
                 .shape(shape.into_dimension())
-                .open_copy(path)
+                .open_raw_copy(path)
         }
     }
 
@@ -193,7 +193,7 @@ impl<A: Element, D: Dimension> MemmapExt<A, D> for Array<A, D> {
         unsafe {
             MemmapOptions::new()
                 .shape(shape.into_dimension())
-                .create(path)
+                .create_raw(path)
         }
     }
 

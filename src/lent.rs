@@ -19,7 +19,7 @@ use crate::mode::Mode;
 use crate::options::{MemmapOptions, Target};
 
 impl MemmapOptions {
-    /// [`open`](MemmapOptions::open) of a raw file the caller has open
+    /// [`open_raw`](MemmapOptions::open_raw) of a raw file the caller has open
     /// (for reading, at least).
     ///
     /// ```
@@ -28,7 +28,7 @@ impl MemmapOptions {
     /// let file = tempfile::tempfile()?; // no path at all
     /// file.set_len(16)?;
     /// // SAFETY: the file is private to this example.
-    /// let zeros = unsafe { MemmapOptions::new().open_file::<u32, Ix1>(&file) }?;
+    /// let zeros = unsafe { MemmapOptions::new().open_raw_file::<u32, Ix1>(&file) }?;
     /// assert_eq!(zeros.len(), 4);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -37,15 +37,18 @@ impl MemmapOptions {
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// As for [`open`](MemmapOptions::open).
+    /// As for [`open_raw`](MemmapOptions::open_raw).
     #[allow(unsafe_code)]
-    pub unsafe fn open_file<A: Element, D: Dimension>(&self, file: &File) -> Result<Memmap<A, D>> {
+    pub unsafe fn open_raw_file<A: Element, D: Dimension>(
+        &self,
+        file: &File,
+    ) -> Result<Memmap<A, D>> {
         let (opened, plan) = self.open_existing::<A, D>(Target::File(file), Mode::ReadOnly)?;
         // SAFETY: forwarded to our caller; the range lies inside the file (checked).
         unsafe { self.map_read_only(opened, plan) }
     }
 
-    /// [`open_mut`](MemmapOptions::open_mut) (`r+`) of a raw file the caller
+    /// [`open_raw_mut`](MemmapOptions::open_raw_mut) (`r+`) of a raw file the caller
     /// has open for reading and writing. The file is extended to the shape
     /// if shorter, as numpy does.
     ///
@@ -53,16 +56,48 @@ impl MemmapOptions {
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// As for [`open_mut`](MemmapOptions::open_mut); [`Error::Io`](crate::Error::Io)
+    /// As for [`open_raw_mut`](MemmapOptions::open_raw_mut); [`Error::Io`](crate::Error::Io)
     /// from `mmap` if the file is not open for writing.
     #[allow(unsafe_code)]
-    pub unsafe fn open_file_mut<A: Element, D: Dimension>(
+    pub unsafe fn open_raw_file_mut<A: Element, D: Dimension>(
         &self,
         file: &File,
     ) -> Result<MemmapMut<A, D>> {
         let (opened, plan) = self.open_existing::<A, D>(Target::File(file), Mode::ReadWrite)?;
         // SAFETY: forwarded to our caller; the range lies inside the file (checked or extended).
         unsafe { self.map_writable(opened, plan, Mode::ReadWrite) }
+    }
+
+    /// [`open_raw_copy`](MemmapOptions::open_raw_copy) (`c`) of a raw file
+    /// the caller has open (for reading, at least): writes stay in memory,
+    /// the file is never changed.
+    ///
+    /// ```
+    /// use ndarray::Ix1;
+    /// use ndarray_memmap::MemmapOptions;
+    /// let file = tempfile::tempfile()?;
+    /// file.set_len(16)?;
+    /// // SAFETY: the file is private to this example.
+    /// let mut private = unsafe { MemmapOptions::new().open_raw_file_copy::<u32, Ix1>(&file) }?;
+    /// private[0] = 7; // this process's copy only
+    /// assert_eq!(file.metadata()?.len(), 16);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// As for [`open_raw_copy`](MemmapOptions::open_raw_copy).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_raw_file_copy<A: Element, D: Dimension>(
+        &self,
+        file: &File,
+    ) -> Result<MemmapMut<A, D>> {
+        self.check_advice(Mode::CopyOnWrite)?;
+        let (opened, plan) = self.open_existing::<A, D>(Target::File(file), Mode::CopyOnWrite)?;
+        // SAFETY: forwarded to our caller; the range lies inside the file (checked).
+        unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
     }
 
     /// [`open_npy`](MemmapOptions::open_npy) of a `.npy` file the caller has open.
@@ -100,5 +135,25 @@ impl MemmapOptions {
         let (opened, plan) = self.open_npy_existing::<A, D>(Target::File(file), Mode::ReadWrite)?;
         // SAFETY: forwarded to our caller; the file covers the data (checked).
         unsafe { self.map_writable(opened, plan, Mode::ReadWrite) }
+    }
+
+    /// [`open_npy_copy`](MemmapOptions::open_npy_copy) (`c`) of a `.npy` file
+    /// the caller has open: writes stay in memory, the file is never changed.
+    ///
+    /// # Safety
+    /// See [the mapping contract](Memmap#safety).
+    ///
+    /// # Errors
+    /// As for [`open_npy_copy`](MemmapOptions::open_npy_copy).
+    #[allow(unsafe_code)]
+    pub unsafe fn open_npy_file_copy<A: Element, D: Dimension>(
+        &self,
+        file: &File,
+    ) -> Result<MemmapMut<A, D>> {
+        self.check_advice(Mode::CopyOnWrite)?;
+        let (opened, plan) =
+            self.open_npy_existing::<A, D>(Target::File(file), Mode::CopyOnWrite)?;
+        // SAFETY: forwarded to our caller; the file covers the data (checked).
+        unsafe { self.map_writable(opened, plan, Mode::CopyOnWrite) }
     }
 }

@@ -126,7 +126,7 @@ mod sys;
 
 pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut, ViewVisitor};
 pub use element::{trim_nul, ByteOrder, DType, Element, Kind};
-pub use error::{Error, Result, ShortRemedy};
+pub use error::{Error, FileTooShortRemedy, Result};
 pub use ext::MemmapExt;
 pub use grow::{Growable, Growth};
 pub use guard::{Chunks, Memmap, MemmapMut, AUTO_PREFETCH_BYTES};
@@ -143,7 +143,7 @@ pub use npz::{NpzArchive, NpzMember, NpzWriter};
 pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 #[doc(hidden)]
 pub use record::__field_type_of;
-pub use record::{record_field, FieldDtype, FieldType, Record, RecordDescr, RecordField};
+pub use record::{record_field, FieldDescr, FieldType, Record, RecordDescr, RecordField};
 pub use scalar::{Scalar, Value};
 
 /// Long-form documentation from the repository's `docs/` folder, rendered

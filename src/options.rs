@@ -52,7 +52,7 @@ pub const DEFAULT_MAX_HEADER_SIZE: usize = 10_000;
 /// // A whole-array reduction: let a helper thread fault pages in ahead of the sum.
 /// // SAFETY: the file is private to this example.
 /// let data = unsafe {
-///     MemmapOptions::new().populate(Populate::Background).open::<f64, Ix1>(&path)
+///     MemmapOptions::new().populate(Populate::Background).open_raw::<f64, Ix1>(&path)
 /// }?;
 /// assert_eq!(data.sum(), 0.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -86,8 +86,9 @@ pub enum Populate {
 /// and `order`, plus locking, preallocation and access hints.
 ///
 /// Setters take `&mut self` and return it, so calls chain; the terminal
-/// methods choose the mode (`open` = `r`, `open_mut` = `r+`, `open_copy` =
-/// `c`, `create` = `w+`, and `_npy` twins for `.npy` files) and so the guard
+/// methods choose the mode (`open_raw` = `r`, `open_raw_mut` = `r+`,
+/// `open_raw_copy` = `c`, `create_raw` = `w+`, and `_npy` twins for `.npy`
+/// files) and so the guard
 /// type, which makes writing through a read-only map a compile error.
 ///
 /// ```
@@ -99,7 +100,7 @@ pub enum Populate {
 /// std::fs::write(&path, (0..12u32).flat_map(|i| (i as f32).to_ne_bytes()).collect::<Vec<u8>>())?;
 /// // np.memmap(path, dtype='float32', mode='r', offset=16)
 /// // SAFETY: the file is private to this example.
-/// let fpo = unsafe { MemmapOptions::new().offset(16).open::<f32, Ix1>(&path) }?;
+/// let fpo = unsafe { MemmapOptions::new().offset(16).open_raw::<f32, Ix1>(&path) }?;
 /// assert_eq!(fpo.to_vec(), vec![4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -223,7 +224,7 @@ impl MemmapOptions {
     /// [`Error::NotAFile`] (a directory, FIFO, socket or device),
     /// [`Error::Locked`] and [`Error::AlreadyMapped`].
     #[allow(unsafe_code)]
-    pub unsafe fn open<A: Element, D: Dimension>(
+    pub unsafe fn open_raw<A: Element, D: Dimension>(
         &self,
         path: impl AsRef<Path>,
     ) -> Result<Memmap<A, D>> {
@@ -277,13 +278,13 @@ impl MemmapOptions {
     /// See [the mapping contract](Memmap#safety).
     ///
     /// # Errors
-    /// As for [`open`](Self::open), except that a short file is extended:
+    /// As for [`open_raw`](Self::open_raw), except that a short file is extended:
     /// [`Error::FileSizeLimit`] if that would pass the process's file-size
     /// limit (checked first), [`Error::Io`] if the disk is full. The file is
     /// then left at its old length, as it is when the mapping is refused
     /// after the extension.
     #[allow(unsafe_code)]
-    pub unsafe fn open_mut<A: Element, D: Dimension>(
+    pub unsafe fn open_raw_mut<A: Element, D: Dimension>(
         &self,
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
@@ -301,9 +302,9 @@ impl MemmapOptions {
     /// snapshot, so the same rule applies.
     ///
     /// # Errors
-    /// As for [`open`](Self::open).
+    /// As for [`open_raw`](Self::open_raw).
     #[allow(unsafe_code)]
-    pub unsafe fn open_copy<A: Element, D: Dimension>(
+    pub unsafe fn open_raw_copy<A: Element, D: Dimension>(
         &self,
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
@@ -338,9 +339,9 @@ impl MemmapOptions {
     /// # Errors
     /// [`Error::ShapeRequired`] without a shape; [`Error::Io`] if the file
     /// cannot be created or its blocks reserved; and the shape checks of
-    /// [`open`](Self::open).
+    /// [`open_raw`](Self::open_raw).
     #[allow(unsafe_code)]
-    pub unsafe fn create<A: Element, D: Dimension>(
+    pub unsafe fn create_raw<A: Element, D: Dimension>(
         &self,
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
@@ -509,7 +510,7 @@ impl MemmapOptions {
                     offset: self.offset,
                     nbytes: plan.nbytes as u64,
                     element_size: std::mem::size_of::<A>(),
-                    remedy: crate::error::ShortRemedy::ExtendWithReadWrite,
+                    remedy: crate::error::FileTooShortRemedy::ExtendWithReadWrite,
                 });
             }
         }

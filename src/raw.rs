@@ -11,7 +11,7 @@ use ndarray::{Array, Dimension, ShapeBuilder};
 
 use crate::buffer::read_elements;
 use crate::element::{type_name, DType, Element};
-use crate::error::{Error, Result, ShortRemedy};
+use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, infer_len, to_dim, Order};
 use crate::npy::io::fill_error;
 use crate::options::MemmapOptions;
@@ -79,7 +79,7 @@ impl MemmapOptions {
                 offset: self.offset,
                 nbytes: nbytes as u64,
                 element_size: size_of::<A>(),
-                remedy: ShortRemedy::None,
+                remedy: FileTooShortRemedy::None,
             });
         }
         let mut reader = BufReader::new(file);
@@ -91,7 +91,7 @@ impl MemmapOptions {
             crate::buffer::swap_units(size_of::<A>(), unit)
         });
         let elements = read_elements::<A>(&mut reader, count, &swaps)
-            .map_err(|e| fill_error::<A>(e, path, self.offset, nbytes, ShortRemedy::None))?;
+            .map_err(|e| fill_error::<A>(e, path, self.offset, nbytes, FileTooShortRemedy::None))?;
         let shape = match self.order {
             Order::Fortran => dim.f(),
             Order::C => dim.into_shape_with_order(),

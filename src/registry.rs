@@ -120,7 +120,7 @@ impl Drop for Registration {
 }
 
 /// A guard's file. Closing it releases the advisory lock, except for a file
-/// lent by the caller ([`open_file`](crate::MemmapOptions::open_file)): that
+/// lent by the caller ([`open_raw_file`](crate::MemmapOptions::open_raw_file)): that
 /// descriptor is a duplicate of the caller's, and a lock belongs to the open
 /// file description they share, so it would outlive the guard; it is
 /// released explicitly instead.

@@ -155,7 +155,6 @@ impl sealed::Convert for half::f16 {
 }
 
 #[cfg(feature = "half")]
-
 #[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 impl Scalar for half::f16 {
     const DTYPE: DType = dtype(Kind::Float, 2);

@@ -19,7 +19,7 @@ any_enum!(
     /// time: `np.load(p, mmap_mode='r')` without naming a type.
     ///
     /// Made by [`MemmapOptions::open_npy_any`](crate::MemmapOptions::open_npy_any)
-    /// and [`open_any`](crate::MemmapOptions::open_any) (inside an
+    /// and [`open_raw_any`](crate::MemmapOptions::open_raw_any) (inside an
     /// [`AnyGuard`]). Match on it for the typed guard, or use the methods
     /// that do not depend on the type:
     ///

@@ -17,7 +17,7 @@ const CREATE_NATIVE: &str = "ask for the native dtype instead (numpy reads eithe
 
 impl MemmapOptions {
     /// The element type for the run-time-typed opens: required by
-    /// [`open_any`](Self::open_any) (a raw file does not say) and by
+    /// [`open_raw_any`](Self::open_raw_any) (a raw file does not say) and by
     /// [`open_npy_any`](Self::open_npy_any) in mode `w+`; the typed opens
     /// ignore it.
     ///
@@ -43,7 +43,7 @@ impl MemmapOptions {
     /// // np.memmap(path, dtype='uint16', mode='w+', shape=(2, 3))
     /// // SAFETY: the file is private to this example.
     /// let guard = unsafe {
-    ///     MemmapOptions::new().dtype("uint16".parse()?).shape((2, 3)).open_any(&path, "w+".parse()?)
+    ///     MemmapOptions::new().dtype("uint16".parse()?).shape((2, 3)).open_raw_any(&path, "w+".parse()?)
     /// }?;
     /// assert!(matches!(guard, AnyGuard::Writable(_)));
     /// assert_eq!((guard.shape(), guard.dtype().descr()), (&[2, 3][..], "<u2".to_owned()));
@@ -57,11 +57,11 @@ impl MemmapOptions {
     /// [`Error::DtypeRequired`] without a dtype, [`Error::ByteOrder`] for a
     /// dtype in the other byte order (read such data with
     /// [`read_npy_any`](crate::read_npy_any) or convert it), and the errors
-    /// of the typed open for the mode ([`open`](Self::open),
-    /// [`open_mut`](Self::open_mut), [`open_copy`](Self::open_copy),
-    /// [`create`](Self::create)).
+    /// of the typed open for the mode ([`open_raw`](Self::open_raw),
+    /// [`open_raw_mut`](Self::open_raw_mut), [`open_raw_copy`](Self::open_raw_copy),
+    /// [`create_raw`](Self::create_raw)).
     #[allow(unsafe_code)]
-    pub unsafe fn open_any(&self, path: impl AsRef<Path>, mode: Mode) -> Result<AnyGuard> {
+    pub unsafe fn open_raw_any(&self, path: impl AsRef<Path>, mode: Mode) -> Result<AnyGuard> {
         let dtype = self.dtype.ok_or(Error::DtypeRequired {
             reason: "open a raw file of run-time element type",
         })?;
@@ -155,23 +155,27 @@ impl MemmapOptions {
         // SAFETY: forwarded to our caller.
         unsafe {
             Ok(match (mode, npy) {
-                (Mode::ReadOnly, false) => AnyGuard::ReadOnly(self.open::<T, IxDyn>(path)?.into()),
+                (Mode::ReadOnly, false) => {
+                    AnyGuard::ReadOnly(self.open_raw::<T, IxDyn>(path)?.into())
+                }
                 (Mode::ReadOnly, true) => {
                     AnyGuard::ReadOnly(self.open_npy::<T, IxDyn>(path)?.into())
                 }
                 (Mode::ReadWrite, false) => {
-                    AnyGuard::Writable(self.open_mut::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(self.open_raw_mut::<T, IxDyn>(path)?.into())
                 }
                 (Mode::ReadWrite, true) => {
                     AnyGuard::Writable(self.open_npy_mut::<T, IxDyn>(path)?.into())
                 }
                 (Mode::CopyOnWrite, false) => {
-                    AnyGuard::Writable(self.open_copy::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(self.open_raw_copy::<T, IxDyn>(path)?.into())
                 }
                 (Mode::CopyOnWrite, true) => {
                     AnyGuard::Writable(self.open_npy_copy::<T, IxDyn>(path)?.into())
                 }
-                (Mode::Create, false) => AnyGuard::Writable(self.create::<T, IxDyn>(path)?.into()),
+                (Mode::Create, false) => {
+                    AnyGuard::Writable(self.create_raw::<T, IxDyn>(path)?.into())
+                }
                 (Mode::Create, true) => {
                     AnyGuard::Writable(self.create_npy::<T, IxDyn>(path)?.into())
                 }

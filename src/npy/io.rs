@@ -11,7 +11,7 @@ use std::mem::size_of;
 
 use crate::buffer::{read_elements, FillError};
 use crate::element::{type_name, Element};
-use crate::error::{Error, Result, ShortRemedy};
+use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, to_dim, Order};
 use crate::npy::header::{read_header, NpyHeader};
 use crate::npy::open::{descr_of, is_fortran_only, match_dtype, with_path, Match};
@@ -141,7 +141,7 @@ pub(crate) fn read_npy_stream<A: Element, D: Dimension>(
             offset: header.data_offset,
             nbytes: nbytes as u64,
             element_size: size_of::<A>(),
-            remedy: ShortRemedy::Truncated,
+            remedy: FileTooShortRemedy::Truncated,
         });
     }
     let swap = match swap {
@@ -150,7 +150,13 @@ pub(crate) fn read_npy_stream<A: Element, D: Dimension>(
     };
     let elements =
         read_elements::<A>(&mut reader, nbytes / size_of::<A>().max(1), &swap).map_err(|e| {
-            fill_error::<A>(e, path, header.data_offset, nbytes, ShortRemedy::Truncated)
+            fill_error::<A>(
+                e,
+                path,
+                header.data_offset,
+                nbytes,
+                FileTooShortRemedy::Truncated,
+            )
         })?;
     let shape = if header.fortran_order {
         dim.f()
@@ -265,7 +271,7 @@ pub(crate) fn fill_error<A: Element>(
     path: &Path,
     offset: u64,
     nbytes: usize,
-    remedy: ShortRemedy,
+    remedy: FileTooShortRemedy,
 ) -> Error {
     match err {
         FillError::OutOfMemory(bytes) => Error::OutOfMemory {

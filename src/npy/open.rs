@@ -108,7 +108,7 @@ impl MemmapOptions {
     /// [`read_npy`](crate::read_npy)), [`Error::UnsupportedDtype`],
     /// [`Error::DimensionMismatch`], [`Error::FileTooShort`] (truncated data),
     /// [`Error::Misaligned`] (old files whose data is not aligned), and the
-    /// I/O and locking errors of [`open`](MemmapOptions::open).
+    /// I/O and locking errors of [`open_raw`](MemmapOptions::open_raw).
     #[allow(unsafe_code)]
     pub unsafe fn open_npy<A: Element, D: Dimension>(
         &self,
@@ -164,11 +164,11 @@ impl MemmapOptions {
     /// `open_memmap(path, mode='w+', dtype=..., shape=...)`.
     ///
     /// The header is byte-identical to what `np.save` writes for the same array.
-    /// As for [`create`](MemmapOptions::create), the file's blocks are
+    /// As for [`create_raw`](MemmapOptions::create_raw), the file's blocks are
     /// reserved at once unless [`preallocate(false)`](MemmapOptions::preallocate).
     ///
     /// An existing file is truncated only after every check has passed, as
-    /// for [`create`](MemmapOptions::create); a failure after that leaves
+    /// for [`create_raw`](MemmapOptions::create_raw); a failure after that leaves
     /// it empty (0 bytes), never a header without its data.
     ///
     /// # Safety
@@ -177,7 +177,7 @@ impl MemmapOptions {
     /// # Errors
     /// [`Error::ShapeRequired`], [`Error::NoNpyDescr`], [`Error::SizeOverflow`],
     /// [`Error::DimensionMismatch`], and the I/O and locking errors of
-    /// [`create`](MemmapOptions::create).
+    /// [`create_raw`](MemmapOptions::create_raw).
     #[allow(unsafe_code)]
     pub unsafe fn create_npy<A: Element, D: Dimension>(
         &self,
@@ -228,7 +228,7 @@ impl MemmapOptions {
     /// # Errors
     /// As for [`create_npy`](MemmapOptions::create_npy).
     #[allow(unsafe_code)]
-    pub unsafe fn create_npy_from<A, S, D>(
+    pub unsafe fn create_npy_with<A, S, D>(
         &self,
         path: impl AsRef<Path>,
         array: &ArrayBase<S, D>,
@@ -293,7 +293,7 @@ impl MemmapOptions {
                 offset: plan.offset,
                 nbytes: plan.nbytes as u64,
                 element_size: std::mem::size_of::<A>(),
-                remedy: crate::error::ShortRemedy::Truncated,
+                remedy: crate::error::FileTooShortRemedy::Truncated,
             });
         }
         Ok((opened, plan))

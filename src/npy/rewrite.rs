@@ -68,7 +68,7 @@ pub fn rewrite_npy_with_room(
             offset: header.data_offset,
             nbytes: total as u64,
             element_size: size,
-            remedy: crate::error::ShortRemedy::Truncated,
+            remedy: crate::error::FileTooShortRemedy::Truncated,
         });
     }
     let temporary = beside(path);

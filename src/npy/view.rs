@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder, StrideShape};
 
 use crate::element::Element;
-use crate::error::{Error, Result, ShortRemedy};
+use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, to_dim};
 use crate::map::cast_error;
 use crate::npy::header::NpyHeader;
@@ -109,7 +109,7 @@ fn locate<A: Element, D: Dimension>(
             offset: header.data_offset,
             nbytes: nbytes as u64,
             element_size: size_of::<A>(),
-            remedy: ShortRemedy::Truncated,
+            remedy: FileTooShortRemedy::Truncated,
         });
     }
     let shape = if header.fortran_order {

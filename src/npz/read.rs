@@ -11,7 +11,7 @@ use zip::{CompressionMethod, ZipArchive};
 
 use crate::any::{with_element_type, AnyArray};
 use crate::element::{type_name, Element};
-use crate::error::{Error, Result, ShortRemedy};
+use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::guard::{Memmap, MemmapMut};
 use crate::layout::byte_extent;
 use crate::npy::header::read_header;
@@ -92,7 +92,7 @@ impl NpzArchive<File> {
     /// bytes), [`Error::NoSuchMember`], the header and dtype errors of
     /// [`open_npy`](MemmapOptions::open_npy), [`Error::FileTooShort`] if
     /// the member is shorter than its header says, and the errors of
-    /// [`open`](MemmapOptions::open).
+    /// [`open_raw`](MemmapOptions::open_raw).
     #[allow(unsafe_code)]
     pub unsafe fn map<A: Element, D: Dimension>(&mut self, key: &str) -> Result<Memmap<A, D>> {
         // SAFETY: forwarded to our caller.
@@ -117,7 +117,7 @@ impl NpzArchive<File> {
         let (options, path) = self.member_map_options::<A>(options, key)?;
         // SAFETY: forwarded to our caller; `open` checks the range against
         // the file's length again.
-        unsafe { options.open::<A, D>(path) }
+        unsafe { options.open_raw::<A, D>(path) }
     }
 
     /// Maps a stored member copy-on-write (`mode='c'`): writes change memory
@@ -135,7 +135,7 @@ impl NpzArchive<File> {
     ) -> Result<MemmapMut<A, D>> {
         let (options, path) = self.member_map_options::<A>(&MemmapOptions::new(), key)?;
         // SAFETY: forwarded to our caller.
-        unsafe { options.open_copy::<A, D>(path) }
+        unsafe { options.open_raw_copy::<A, D>(path) }
     }
 
     /// The options that map member `key` as a raw array of the archive, and
@@ -371,7 +371,7 @@ impl<R: Read + Seek> NpzArchive<R> {
             offset: header.data_offset,
             nbytes: nbytes as u64,
             element_size: std::mem::size_of::<A>(),
-            remedy: ShortRemedy::Truncated,
+            remedy: FileTooShortRemedy::Truncated,
         }
     }
 }

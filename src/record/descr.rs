@@ -42,7 +42,7 @@ pub struct RecordField {
     /// numpy's optional title, written as `(title, name)`.
     pub title: Option<String>,
     /// The element type of the field.
-    pub dtype: FieldDtype,
+    pub dtype: FieldDescr,
     /// The field's subarray shape (`('pos', '<f4', (3,))`); empty for one value.
     pub shape: Vec<usize>,
     /// Where the field starts in the record, in bytes.
@@ -51,19 +51,19 @@ pub struct RecordField {
 
 /// The element type of a record field.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FieldDtype {
+pub enum FieldDescr {
     /// A simple descr: `'<f4'`, `'|S8'`, `'>i2'`, `'<M8[ns]'`.
     Simple(String),
     /// A nested record.
     Record(RecordDescr),
 }
 
-impl FieldDtype {
+impl FieldDescr {
     /// Bytes of one value of this type.
     pub fn size(&self) -> usize {
         match self {
-            FieldDtype::Simple(descr) => simple_descr_size(descr).unwrap_or(0),
-            FieldDtype::Record(record) => record.itemsize,
+            FieldDescr::Simple(descr) => simple_descr_size(descr).unwrap_or(0),
+            FieldDescr::Record(record) => record.itemsize,
         }
     }
 }
@@ -108,8 +108,8 @@ impl RecordDescr {
                 None => python_str_repr(&field.name),
             };
             let dtype = match &field.dtype {
-                FieldDtype::Simple(descr) => python_str_repr(descr),
-                FieldDtype::Record(record) => record.to_descr(),
+                FieldDescr::Simple(descr) => python_str_repr(descr),
+                FieldDescr::Record(record) => record.to_descr(),
             };
             entries.push(match field.shape.as_slice() {
                 [] => format!("({name}, {dtype})"),
@@ -152,9 +152,9 @@ fn from_value(value: &Value) -> std::result::Result<RecordDescr, String> {
             Value::Str(simple) => {
                 simple_descr_size(simple)
                     .ok_or_else(|| format!("field type {simple:?} has no fixed size"))?;
-                FieldDtype::Simple(simple.clone())
+                FieldDescr::Simple(simple.clone())
             }
-            nested @ Value::List(_) => FieldDtype::Record(from_value(nested)?),
+            nested @ Value::List(_) => FieldDescr::Record(from_value(nested)?),
             _ => return Err("a field type is a descr string or a list of fields".to_owned()),
         };
         let field = RecordField {
@@ -180,7 +180,7 @@ fn from_value(value: &Value) -> std::result::Result<RecordDescr, String> {
         // move the next offset.
         let is_padding = field.name.is_empty()
             && field.title.is_none()
-            && matches!(&field.dtype, FieldDtype::Simple(d) if d[1..].starts_with('V'));
+            && matches!(&field.dtype, FieldDescr::Simple(d) if d[1..].starts_with('V'));
         if !is_padding {
             fields.push(field);
         }

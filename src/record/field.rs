@@ -4,7 +4,7 @@ use ndarray::{ArrayView, Dimension, IxDyn, ShapeBuilder};
 
 use crate::element::type_name;
 use crate::error::{Error, Result};
-use crate::record::descr::FieldDtype;
+use crate::record::descr::FieldDescr;
 use crate::record::typed::{FieldType, Record};
 
 /// A view of field `name` of every record in `records`, without copying:
@@ -129,9 +129,9 @@ where
 }
 
 /// Field types match if equal, treating a simple descr's `=`/native forms alike.
-fn same_type(a: &FieldDtype, b: &FieldDtype) -> bool {
+fn same_type(a: &FieldDescr, b: &FieldDescr) -> bool {
     match (a, b) {
-        (FieldDtype::Simple(x), FieldDtype::Simple(y)) => {
+        (FieldDescr::Simple(x), FieldDescr::Simple(y)) => {
             x == y
                 || matches!((x.parse::<crate::DType>(), y.parse::<crate::DType>()), (Ok(p), Ok(q)) if p == q)
         }
@@ -139,9 +139,9 @@ fn same_type(a: &FieldDtype, b: &FieldDtype) -> bool {
     }
 }
 
-fn show(dtype: &FieldDtype) -> String {
+fn show(dtype: &FieldDescr) -> String {
     match dtype {
-        FieldDtype::Simple(descr) => descr.clone(),
-        FieldDtype::Record(record) => record.to_descr(),
+        FieldDescr::Simple(descr) => descr.clone(),
+        FieldDescr::Record(record) => record.to_descr(),
     }
 }

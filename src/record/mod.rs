@@ -6,7 +6,7 @@ mod descr;
 mod field;
 mod typed;
 
-pub use descr::{FieldDtype, RecordDescr, RecordField};
+pub use descr::{FieldDescr, RecordDescr, RecordField};
 pub use field::record_field;
 #[doc(hidden)]
 pub use typed::__field_type_of;

@@ -5,7 +5,7 @@
 use crate::element::native;
 use crate::element::{DType, Element, Kind};
 use crate::error::{Error, Result};
-use crate::record::descr::{FieldDtype, RecordDescr, RecordField};
+use crate::record::descr::{FieldDescr, RecordDescr, RecordField};
 
 /// A `#[repr(C)]` plain-old-data struct that is a numpy record: its fields,
 /// names, types and offsets as numpy's structured dtype lists them.
@@ -23,15 +23,15 @@ pub trait Record: Element {
 /// records declared with [`npy_record!`](crate::npy_record).
 pub trait FieldType {
     /// The field's element type and subarray shape.
-    fn field_dtype() -> (FieldDtype, Vec<usize>);
+    fn field_dtype() -> (FieldDescr, Vec<usize>);
 }
 
 macro_rules! scalar_field {
     ($($ty:ty => $kind:ident),* $(,)?) => {$(
         impl FieldType for $ty {
-            fn field_dtype() -> (FieldDtype, Vec<usize>) {
+            fn field_dtype() -> (FieldDescr, Vec<usize>) {
                 let dtype: DType = native(Kind::$kind, std::mem::size_of::<$ty>());
-                (FieldDtype::Simple(dtype.descr()), Vec::new())
+                (FieldDescr::Simple(dtype.descr()), Vec::new())
             }
         }
     )*};
@@ -45,12 +45,11 @@ scalar_field! {
 }
 
 #[cfg(feature = "half")]
-
 #[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 scalar_field! { half::f16 => Float }
 
 impl<T: FieldType, const N: usize> FieldType for [T; N] {
-    fn field_dtype() -> (FieldDtype, Vec<usize>) {
+    fn field_dtype() -> (FieldDescr, Vec<usize>) {
         let (dtype, mut shape) = T::field_dtype();
         shape.insert(0, N);
         (dtype, shape)
@@ -61,7 +60,7 @@ impl<T: FieldType, const N: usize> FieldType for [T; N] {
 /// fields without naming their types. By value, not by reference, so that
 /// fields of `#[repr(C, packed)]` records work too.
 #[doc(hidden)]
-pub fn __field_type_of<R, F: FieldType>(_pick: fn(R) -> F) -> (FieldDtype, Vec<usize>) {
+pub fn __field_type_of<R, F: FieldType>(_pick: fn(R) -> F) -> (FieldDescr, Vec<usize>) {
     F::field_dtype()
 }
 
@@ -131,9 +130,9 @@ macro_rules! npy_record {
         }
 
         impl $crate::FieldType for $ty {
-            fn field_dtype() -> ($crate::FieldDtype, ::std::vec::Vec<usize>) {
+            fn field_dtype() -> ($crate::FieldDescr, ::std::vec::Vec<usize>) {
                 (
-                    $crate::FieldDtype::Record(<$ty as $crate::Record>::record_descr()),
+                    $crate::FieldDescr::Record(<$ty as $crate::Record>::record_descr()),
                     ::std::vec::Vec::new(),
                 )
             }
@@ -194,15 +193,15 @@ fn compare(
             return Err(differ(&want.name, describe(want), describe(have)));
         }
         match (&have.dtype, &want.dtype) {
-            (FieldDtype::Record(a), FieldDtype::Record(b)) => {
+            (FieldDescr::Record(a), FieldDescr::Record(b)) => {
                 let count: usize = want.shape.iter().product();
                 for k in 0..count {
                     let at = base + want.offset + k * b.itemsize;
                     compare(a, b, &format!("{prefix}{}.", want.name), at, swaps)?;
                 }
             }
-            (FieldDtype::Simple(a), FieldDtype::Simple(b)) if a == b => {}
-            (FieldDtype::Simple(a), FieldDtype::Simple(b)) => {
+            (FieldDescr::Simple(a), FieldDescr::Simple(b)) if a == b => {}
+            (FieldDescr::Simple(a), FieldDescr::Simple(b)) => {
                 // The same type in the other byte order is read by swapping.
                 match (a.parse::<DType>(), b.parse::<DType>()) {
                     (Ok(x), Ok(y)) if x.to_native() == y.to_native() => {
@@ -240,8 +239,8 @@ fn compare(
 /// `'x' '<f4' (3,) at offset 8`, for errors.
 fn describe(field: &RecordField) -> String {
     let dtype = match &field.dtype {
-        FieldDtype::Simple(descr) => descr.clone(),
-        FieldDtype::Record(record) => record.to_descr(),
+        FieldDescr::Simple(descr) => descr.clone(),
+        FieldDescr::Record(record) => record.to_descr(),
     };
     let shape = if field.shape.is_empty() {
         String::new()

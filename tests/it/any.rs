@@ -135,7 +135,7 @@ fn same_as_typed<T: Scalar + PartialEq + Debug + Default>(path: &Path, work: &Pa
         .shape(IxDyn(typed.shape()))
         .order(order);
     for mode in [Mode::ReadOnly, Mode::ReadWrite, Mode::CopyOnWrite] {
-        let guard = unsafe { raw_options.open_any(&raw, mode) }.unwrap();
+        let guard = unsafe { raw_options.open_raw_any(&raw, mode) }.unwrap();
         assert_eq!(
             matches!(guard, AnyGuard::ReadOnly(_)),
             mode == Mode::ReadOnly
@@ -144,7 +144,7 @@ fn same_as_typed<T: Scalar + PartialEq + Debug + Default>(path: &Path, work: &Pa
         let values: ArrayD<T> = guard.to_owned_as().unwrap();
         assert_eq!(values, typed, "{mode}");
     }
-    let created = unsafe { raw_options.open_any(&raw, Mode::Create) }.unwrap();
+    let created = unsafe { raw_options.open_raw_any(&raw, Mode::Create) }.unwrap();
     created.close().unwrap();
     assert_eq!(
         std::fs::read(&raw).unwrap().len(),
@@ -230,7 +230,7 @@ fn creating_in_the_other_byte_order_is_refused_not_written_natively() {
             let opened = if npy {
                 unsafe { options.open_npy_any(&path, Mode::Create) }
             } else {
-                unsafe { options.open_any(&path, Mode::Create) }
+                unsafe { options.open_raw_any(&path, Mode::Create) }
             };
             match opened {
                 Err(Error::ByteOrder { found, remedy }) => {
@@ -543,7 +543,7 @@ fn typed_requests_of_the_wrong_type_or_rank_name_both() {
         other => panic!("{other:?}"),
     }
     // Raw files need a dtype.
-    match unsafe { MemmapOptions::new().open_any(&path, Mode::ReadOnly) } {
+    match unsafe { MemmapOptions::new().open_raw_any(&path, Mode::ReadOnly) } {
         Err(Error::DtypeRequired { .. }) => {}
         other => panic!("{other:?}"),
     }

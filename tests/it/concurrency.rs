@@ -75,7 +75,7 @@ fn a_writable_guard_in_another_process_locks_others_out() {
     let quick = MemmapOptions::new()
         .lock_wait(Duration::from_millis(20))
         .clone();
-    let writable = unsafe { quick.open_mut::<u8, Ix1>(&path) };
+    let writable = unsafe { quick.open_raw_mut::<u8, Ix1>(&path) };
     assert!(
         matches!(
             writable,
@@ -86,7 +86,7 @@ fn a_writable_guard_in_another_process_locks_others_out() {
         ),
         "{writable:?}"
     );
-    let readable = unsafe { quick.open::<u8, Ix1>(&path) };
+    let readable = unsafe { quick.open_raw::<u8, Ix1>(&path) };
     assert!(
         matches!(
             readable,
@@ -99,7 +99,7 @@ fn a_writable_guard_in_another_process_locks_others_out() {
     );
     drop(child.stdin.take()); // let the child go
     assert!(child.wait().unwrap().success());
-    assert!(unsafe { quick.open_mut::<u8, Ix1>(&path) }.is_ok());
+    assert!(unsafe { quick.open_raw_mut::<u8, Ix1>(&path) }.is_ok());
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn read_only_guards_share_across_processes() {
     let quick = MemmapOptions::new().lock_wait(Duration::ZERO).clone();
     drop((mine, copy));
     assert!(matches!(
-        unsafe { quick.open_mut::<u8, Ix1>(&path) },
+        unsafe { quick.open_raw_mut::<u8, Ix1>(&path) },
         Err(Error::Locked { .. })
     ));
     drop(child.stdin.take());
@@ -223,7 +223,7 @@ fn unlocked_read_write_maps_in_two_processes_see_each_others_writes() {
             MemmapOptions::new()
                 .lock(false)
                 .shape(2)
-                .open_mut::<u64, Ix1>(child_path())
+                .open_raw_mut::<u64, Ix1>(child_path())
         }
         .unwrap();
         guard[0] = 0xC0FFEE;
@@ -239,7 +239,7 @@ fn unlocked_read_write_maps_in_two_processes_see_each_others_writes() {
         MemmapOptions::new()
             .lock(false)
             .shape(2)
-            .open_mut::<u64, Ix1>(&path)
+            .open_raw_mut::<u64, Ix1>(&path)
     }
     .unwrap();
     assert_eq!(guard[0], 0xC0FFEE);

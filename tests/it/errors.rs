@@ -55,8 +55,10 @@ fn a_directory_is_named_as_one() {
     let dir = tempdir();
     for mode in [Mode::ReadOnly, Mode::ReadWrite] {
         let result = match mode {
-            Mode::ReadOnly => unsafe { MemmapOptions::new().open::<u8, Ix1>(dir.path()) }.map(drop),
-            _ => unsafe { MemmapOptions::new().open_mut::<u8, Ix1>(dir.path()) }.map(drop),
+            Mode::ReadOnly => {
+                unsafe { MemmapOptions::new().open_raw::<u8, Ix1>(dir.path()) }.map(drop)
+            }
+            _ => unsafe { MemmapOptions::new().open_raw_mut::<u8, Ix1>(dir.path()) }.map(drop),
         };
         match result {
             Err(err @ Error::NotAFile { .. }) => {
@@ -172,9 +174,9 @@ fn file_too_short_names_needed_and_actual_length() {
     for copy in [false, true] {
         let options = MemmapOptions::new().offset(16).shape((2, 4)).clone();
         let result = if copy {
-            unsafe { options.open_copy::<f32, Ix2>(&path) }.map(drop)
+            unsafe { options.open_raw_copy::<f32, Ix2>(&path) }.map(drop)
         } else {
-            unsafe { options.open::<f32, Ix2>(&path) }.map(drop)
+            unsafe { options.open_raw::<f32, Ix2>(&path) }.map(drop)
         };
         match result {
             Err(err @ Error::FileTooShort { .. }) => {
@@ -214,9 +216,9 @@ fn offset_past_end_without_a_shape_is_refused_in_every_mode() {
     let before = Snapshot::take(&path);
     let options = MemmapOptions::new().offset(12).clone();
     for result in [
-        unsafe { options.open::<u32, Ix1>(&path) }.map(drop),
-        unsafe { options.open_mut::<u32, Ix1>(&path) }.map(drop),
-        unsafe { options.open_copy::<u32, Ix1>(&path) }.map(drop),
+        unsafe { options.open_raw::<u32, Ix1>(&path) }.map(drop),
+        unsafe { options.open_raw_mut::<u32, Ix1>(&path) }.map(drop),
+        unsafe { options.open_raw_copy::<u32, Ix1>(&path) }.map(drop),
     ] {
         assert!(
             matches!(
@@ -238,7 +240,7 @@ fn trailing_bytes_name_the_available_bytes_and_element_size() {
     let dir = tempdir();
     let path = dir.path().join("a.bin");
     std::fs::write(&path, [0u8; 10]).unwrap();
-    match unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) } {
+    match unsafe { MemmapOptions::new().open_raw::<f64, Ix1>(&path) } {
         Err(Error::TrailingBytes {
             offset: 0,
             available: 10,
@@ -257,9 +259,9 @@ fn misaligned_offset_names_offset_and_alignment_before_touching_the_file() {
     let before = Snapshot::take(&path);
     let options = MemmapOptions::new().offset(6).shape(4).clone();
     for result in [
-        unsafe { options.open::<f64, Ix1>(&path) }.map(drop),
-        unsafe { options.open_mut::<f64, Ix1>(&path) }.map(drop),
-        unsafe { options.create::<f64, Ix1>(&path) }.map(drop),
+        unsafe { options.open_raw::<f64, Ix1>(&path) }.map(drop),
+        unsafe { options.open_raw_mut::<f64, Ix1>(&path) }.map(drop),
+        unsafe { options.create_raw::<f64, Ix1>(&path) }.map(drop),
     ] {
         match result {
             Err(err @ Error::Misaligned { .. }) => {
@@ -298,7 +300,7 @@ fn size_overflow_is_one_error_not_a_wrap() {
             MemmapOptions::new()
                 .shape(shape.clone())
                 .offset(offset)
-                .create::<f64, ndarray::IxDyn>(&path)
+                .create_raw::<f64, ndarray::IxDyn>(&path)
         };
         match result {
             Err(Error::SizeOverflow {
@@ -321,11 +323,11 @@ fn shape_required_for_create_is_checked_before_the_file_is_touched() {
     let path = dir.path().join("keep.bin");
     std::fs::write(&path, b"precious").unwrap();
     let before = Snapshot::take(&path);
-    match unsafe { MemmapOptions::new().create::<u8, Ix1>(&path) } {
+    match unsafe { MemmapOptions::new().create_raw::<u8, Ix1>(&path) } {
         Err(Error::ShapeRequired { reason }) => assert!(reason.contains("w+")),
         other => panic!("{other:?}"),
     }
-    match unsafe { MemmapOptions::new().open::<u8, Ix2>(&path) } {
+    match unsafe { MemmapOptions::new().open_raw::<u8, Ix2>(&path) } {
         Err(Error::ShapeRequired { reason }) => assert!(reason.contains("only 1-D")),
         other => panic!("{other:?}"),
     }
@@ -337,7 +339,11 @@ fn dimension_mismatch_names_both_ranks() {
     let dir = tempdir();
     let path = dir.path().join("a.bin");
     std::fs::write(&path, [0u8; 24]).unwrap();
-    match unsafe { MemmapOptions::new().shape((2, 3)).open::<f32, Ix3>(&path) } {
+    match unsafe {
+        MemmapOptions::new()
+            .shape((2, 3))
+            .open_raw::<f32, Ix3>(&path)
+    } {
         Err(err @ Error::DimensionMismatch { .. }) => {
             assert!(
                 matches!(&err, Error::DimensionMismatch { expected: 3, found: 2, shape } if shape == &vec![2, 3])
@@ -472,7 +478,7 @@ fn locked_when_another_handle_holds_a_conflicting_lock() {
         MemmapOptions::new()
             .lock(false)
             .shape(8)
-            .open::<u8, Ix1>(&path)
+            .open_raw::<u8, Ix1>(&path)
     }
     .is_ok());
 }
@@ -691,7 +697,7 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             offset: 16,
             nbytes: 32,
             element_size: 8,
-            remedy: ndarray_memmap::ShortRemedy::ExtendWithReadWrite,
+            remedy: ndarray_memmap::FileTooShortRemedy::ExtendWithReadWrite,
         },
         Error::SizeOverflow { shape: vec![1 << 62, 4], element_size: 8, offset: 0 },
         Error::OffsetPastEnd { path: p("a.bin"), offset: 12, file_len: 8 },
@@ -726,7 +732,7 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             offset: 128,
             nbytes: 800,
             element_size: 8,
-            remedy: ndarray_memmap::ShortRemedy::Truncated,
+            remedy: ndarray_memmap::FileTooShortRemedy::Truncated,
         },
         Error::AlreadyMapped {
             path: p("a.bin"),
@@ -769,7 +775,7 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             offset: 128,
             nbytes: 8_796_093_022_208,
             element_size: 8,
-            remedy: ndarray_memmap::ShortRemedy::Truncated,
+            remedy: ndarray_memmap::FileTooShortRemedy::Truncated,
         },
         Error::Npz {
             path: Some(p("inflated.npz")),

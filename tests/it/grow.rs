@@ -172,10 +172,14 @@ fn a_wrong_row_shape_is_refused_and_changes_nothing() {
 fn raw_files_grow_and_close_at_their_exact_length() {
     let dir = tempdir();
     let path = dir.path().join("raw.bin");
-    let mut a = unsafe { MemmapOptions::new().shape((0, 4)).create::<f32, Ix2>(&path) }
-        .unwrap()
-        .into_growable()
-        .unwrap();
+    let mut a = unsafe {
+        MemmapOptions::new()
+            .shape((0, 4))
+            .create_raw::<f32, Ix2>(&path)
+    }
+    .unwrap()
+    .into_growable()
+    .unwrap();
     a.set_growth(Growth::Rows(100));
     for k in 0..250 {
         a.append(&Array2::from_elem((1, 4), k as f32).view())
@@ -184,7 +188,12 @@ fn raw_files_grow_and_close_at_their_exact_length() {
     assert_eq!(a.capacity(), 300);
     a.close().unwrap();
     assert_eq!(common::file_len(&path), 250 * 16);
-    let back = unsafe { MemmapOptions::new().shape((250, 4)).open::<f32, Ix2>(&path) }.unwrap();
+    let back = unsafe {
+        MemmapOptions::new()
+            .shape((250, 4))
+            .open_raw::<f32, Ix2>(&path)
+    }
+    .unwrap();
     assert_eq!(back[[249, 3]], 249.0);
 }
 

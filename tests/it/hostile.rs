@@ -218,10 +218,10 @@ fn an_empty_shape_too_large_for_ndarray_is_refused_before_the_file_is_touched() 
     let mut options = MemmapOptions::new();
     options.offset(65).shape(huge.clone());
     let outcomes = [
-        unsafe { options.open_mut::<u8, IxDyn>(&path) }.map(drop),
-        unsafe { options.create::<u8, IxDyn>(&path) }.map(drop),
+        unsafe { options.open_raw_mut::<u8, IxDyn>(&path) }.map(drop),
+        unsafe { options.create_raw::<u8, IxDyn>(&path) }.map(drop),
         unsafe { options.create_npy::<u8, IxDyn>(&path) }.map(drop),
-        unsafe { options.open::<u8, IxDyn>(&path) }.map(drop),
+        unsafe { options.open_raw::<u8, IxDyn>(&path) }.map(drop),
         options.scratch::<u8, IxDyn>().map(drop),
     ];
     for outcome in outcomes {
@@ -244,7 +244,7 @@ fn a_zero_size_shape_past_the_largest_file_offset_is_an_offset_error() {
         MemmapOptions::new()
             .offset(offset)
             .shape(0)
-            .open_mut::<u8, Ix1>(&path)
+            .open_raw_mut::<u8, Ix1>(&path)
     };
     match result {
         Err(err @ Error::SizeOverflow { .. }) => {
@@ -283,14 +283,14 @@ fn a_failed_w_plus_leaves_an_existing_file_unchanged_for_each_kind_of_refusal() 
                 unsafe {
                     MemmapOptions::new()
                         .shape(IxDyn(&[0, usize::MAX]))
-                        .create::<f64, IxDyn>(&path)
+                        .create_raw::<f64, IxDyn>(&path)
                 }
                 .map(drop)
             }),
         ),
         (
             "no shape",
-            Box::new(|| unsafe { MemmapOptions::new().create::<f64, Ix1>(&path) }.map(drop)),
+            Box::new(|| unsafe { MemmapOptions::new().create_raw::<f64, Ix1>(&path) }.map(drop)),
         ),
         (
             "misaligned offset",
@@ -299,7 +299,7 @@ fn a_failed_w_plus_leaves_an_existing_file_unchanged_for_each_kind_of_refusal() 
                     MemmapOptions::new()
                         .offset(3)
                         .shape(4)
-                        .create::<f64, Ix1>(&path)
+                        .create_raw::<f64, Ix1>(&path)
                 }
                 .map(drop)
             }),
@@ -311,7 +311,12 @@ fn a_failed_w_plus_leaves_an_existing_file_unchanged_for_each_kind_of_refusal() 
         (
             "rank",
             Box::new(|| {
-                unsafe { MemmapOptions::new().shape((2, 2)).create::<f64, Ix1>(&path) }.map(drop)
+                unsafe {
+                    MemmapOptions::new()
+                        .shape((2, 2))
+                        .create_raw::<f64, Ix1>(&path)
+                }
+                .map(drop)
             }),
         ),
         (
@@ -355,7 +360,7 @@ fn a_failed_w_plus_leaves_an_existing_file_unchanged_for_each_kind_of_refusal() 
         options.lock_wait(Duration::ZERO).shape((3, 4));
         for attempt in [
             unsafe { options.create_npy::<f64, ndarray::Ix2>(&path) }.map(drop),
-            unsafe { options.create::<f64, ndarray::Ix2>(&path) }.map(drop),
+            unsafe { options.create_raw::<f64, ndarray::Ix2>(&path) }.map(drop),
         ] {
             assert!(matches!(attempt, Err(Error::Locked { .. })), "{attempt:?}");
         }
@@ -396,7 +401,7 @@ fn a_file_size_limit_is_a_typed_error_and_the_process_lives() {
                     MemmapOptions::new()
                         .shape(big)
                         .preallocate(false)
-                        .open_mut::<u8, Ix1>(&path)
+                        .open_raw_mut::<u8, Ix1>(&path)
                 }
                 .map(drop),
             ),
@@ -495,7 +500,7 @@ fn an_in_process_conflict_is_never_reported_as_another_processs_lock() {
             std::thread::spawn(move || {
                 let mut misreported = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
-                    match unsafe { MemmapOptions::new().open_mut::<u8, Ix1>(&*path) } {
+                    match unsafe { MemmapOptions::new().open_raw_mut::<u8, Ix1>(&*path) } {
                         Ok(guard) => {
                             opens.fetch_add(1, Ordering::Relaxed);
                             drop(guard);
@@ -515,7 +520,7 @@ fn an_in_process_conflict_is_never_reported_as_another_processs_lock() {
         let attempt = unsafe {
             MemmapOptions::new()
                 .lock_wait(Duration::from_millis(5))
-                .open::<u8, Ix1>(&*path)
+                .open_raw::<u8, Ix1>(&*path)
         };
         match attempt {
             Ok(_) => {}
@@ -614,7 +619,7 @@ fn a_full_disk_is_refused_before_the_file_changes() {
         MemmapOptions::new()
             .shape(big)
             .preallocate(false)
-            .open_mut::<u8, Ix1>(&path)
+            .open_raw_mut::<u8, Ix1>(&path)
     };
     assert_eq!(sparse.unwrap().len(), big);
     std::fs::write(&path, vec![0xAB; 64 << 10]).unwrap();
@@ -628,7 +633,7 @@ fn a_full_disk_is_refused_before_the_file_changes() {
         MemmapOptions::new()
             .offset(1)
             .shape(fits_exactly)
-            .create::<u8, Ix1>(&path)
+            .create_raw::<u8, Ix1>(&path)
     };
     match result {
         Err(Error::Io {

@@ -198,7 +198,7 @@ impl Visit for ReadNumpyFile<'_> {
                 .offset(e.offset)
                 .shape(e.shape.clone())
                 .order(e.order);
-            let r = unsafe { options.open::<A, IxDyn>(&path) }.unwrap();
+            let r = unsafe { options.open_raw::<A, IxDyn>(&path) }.unwrap();
             assert_eq!(r.view(), want, "{}", e.name);
         }
         self.checked += 1;
@@ -269,7 +269,7 @@ impl Visit for WriteForNumpy<'_> {
                 let name = format!("rs_{}_{}_{offset}.bin", self.index, order.as_str());
                 let mut options = MemmapOptions::new();
                 options.shape((3, 5)).order(order).offset(offset);
-                let mut m = unsafe { options.create::<A, Ix2>(self.dir.join(&name)) }.unwrap();
+                let mut m = unsafe { options.create_raw::<A, Ix2>(self.dir.join(&name)) }.unwrap();
                 m.assign(&expected::<A>(&[3, 5]).into_dimensionality::<Ix2>().unwrap());
                 m.close().unwrap();
                 self.push("raw", name, &descr, order, &[3, 5], offset);
@@ -321,7 +321,7 @@ fn numpy_reads_every_file_the_crate_writes_exactly() {
         MemmapOptions::new()
             .shape((4, 2))
             .offset(offset)
-            .create::<f64, Ix2>(dir.path().join("rs_big.bin"))
+            .create_raw::<f64, Ix2>(dir.path().join("rs_big.bin"))
     }
     .unwrap();
     big.assign(
@@ -384,12 +384,12 @@ fn read_write_edits_are_seen_across_both_languages() {
     let mut m = unsafe {
         MemmapOptions::new()
             .shape(5)
-            .create::<f64, ndarray::Ix1>(&raw)
+            .create_raw::<f64, ndarray::Ix1>(&raw)
     }
     .unwrap();
     m.fill(2.0);
     m.close().unwrap();
     assert_eq!(numpy(&["edit", s(&raw), "raw"]).trim(), "(5,)");
-    let back = unsafe { MemmapOptions::new().open::<f64, ndarray::Ix1>(&raw) }.unwrap();
+    let back = unsafe { MemmapOptions::new().open_raw::<f64, ndarray::Ix1>(&raw) }.unwrap();
     assert_eq!(back.to_vec(), vec![42.0, 2.0, 2.0, 2.0, -7.0]);
 }

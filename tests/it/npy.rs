@@ -9,8 +9,8 @@ use crate::common::{python, s, tempdir, Snapshot};
 use ndarray::ShapeBuilder;
 use ndarray::{array, s as slice, Array1, Array2, ArrayD, Ix0, Ix1, Ix2, IxDyn};
 use ndarray_memmap::{
-    read_npy, read_npy_header, write_npy, Error, MemmapExt, MemmapOptions, NpyHeader, Order,
-    ShortRemedy,
+    read_npy, read_npy_header, write_npy, Error, FileTooShortRemedy, MemmapExt, MemmapOptions,
+    NpyHeader, Order,
 };
 use num_complex::Complex;
 
@@ -37,7 +37,7 @@ fn truncated_data_is_an_error_in_every_mode_and_the_file_is_untouched() {
                     found,
                     offset,
                     nbytes,
-                    remedy: ShortRemedy::Truncated,
+                    remedy: FileTooShortRemedy::Truncated,
                     ..
                 },
             ) => {
@@ -228,7 +228,7 @@ fn create_npy_from_writes_an_array_in_one_call_keeping_its_layout() {
     let path = dir.path().join("from.npy");
     let mut f_layout = Array2::<f64>::zeros((2, 3).f());
     f_layout.assign(&array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
-    let m = unsafe { MemmapOptions::new().create_npy_from(&path, &f_layout) }.unwrap();
+    let m = unsafe { MemmapOptions::new().create_npy_with(&path, &f_layout) }.unwrap();
     assert_eq!(m.order(), Order::Fortran);
     drop(m);
     assert!(read_npy_header(&path).unwrap().fortran_order);

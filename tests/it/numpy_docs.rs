@@ -61,7 +61,12 @@ fn numpy_memmap_docstring_walkthrough() {
     );
 
     // fpo = np.memmap(filename, dtype='float32', mode='r', offset=16)
-    let fpo = unsafe { MemmapOptions::new().offset(16).open::<f32, Ix1>(&filename) }.unwrap();
+    let fpo = unsafe {
+        MemmapOptions::new()
+            .offset(16)
+            .open_raw::<f32, Ix1>(&filename)
+    }
+    .unwrap();
     assert_eq!(fpo.to_vec(), (4..12).map(|i| i as f32).collect::<Vec<_>>());
     assert_eq!(fpo.offset(), 16);
 }
@@ -76,7 +81,7 @@ fn slices_of_a_writable_map_write_through_to_the_file() {
     let back = unsafe {
         MemmapOptions::new()
             .shape((3, 4))
-            .open::<f32, Ix2>(&filename)
+            .open_raw::<f32, Ix2>(&filename)
     }
     .unwrap();
     assert_eq!(back.row(1).to_vec(), vec![9.0, 0.0, 9.0, 0.0]);

@@ -128,7 +128,7 @@ fn read_raw_matches_np_fromfile_at_any_offset_in_either_byte_order() {
         Array2::from_shape_vec((2, 3).f(), numpys.clone()).unwrap()
     );
     // A map of the same bytes is refused, and says where to go.
-    match unsafe { MemmapOptions::new().offset(3).open::<i32, Ix1>(&path) } {
+    match unsafe { MemmapOptions::new().offset(3).open_raw::<i32, Ix1>(&path) } {
         Err(err @ Error::Misaligned { .. }) => assert!(err.to_string().contains("read_raw")),
         other => panic!("{other:?}"),
     }
@@ -152,7 +152,7 @@ fn a_lent_file_maps_and_its_lock_ends_with_the_guard() {
         .unwrap();
     let mut options = MemmapOptions::new();
     options.shape(8);
-    let mut guard = unsafe { options.open_file_mut::<u32, Ix1>(&file) }.unwrap();
+    let mut guard = unsafe { options.open_raw_file_mut::<u32, Ix1>(&file) }.unwrap();
     guard[7] = 7;
     assert_eq!(
         guard.path(),
@@ -170,16 +170,16 @@ fn a_lent_file_maps_and_its_lock_ends_with_the_guard() {
     quick
         .shape(8)
         .lock_wait(std::time::Duration::from_millis(0));
-    let again = unsafe { quick.open_mut::<u32, Ix1>(&path) }.unwrap();
+    let again = unsafe { quick.open_raw_mut::<u32, Ix1>(&path) }.unwrap();
     assert_eq!(again[7], 7);
     drop(again);
     // A read-only lent file cannot be mapped for writing: the system says so.
     let read_only = std::fs::File::open(&path).unwrap();
     assert!(matches!(
-        unsafe { options.open_file_mut::<u32, Ix1>(&read_only) },
+        unsafe { options.open_raw_file_mut::<u32, Ix1>(&read_only) },
         Err(Error::Io { .. })
     ));
-    let view = unsafe { options.open_file::<u32, Ix1>(&read_only) }.unwrap();
+    let view = unsafe { options.open_raw_file::<u32, Ix1>(&read_only) }.unwrap();
     assert_eq!(view[7], 7);
 }
 
@@ -204,6 +204,34 @@ fn a_lent_npy_file_maps_like_a_path() {
     assert_eq!((&file).stream_position().unwrap(), 0);
     drop(read);
     assert_eq!(read_npy::<f64, Ix2>(&path).unwrap()[[0, 0]], 9.0);
+}
+
+#[test]
+fn lent_files_map_copy_on_write_and_never_change() {
+    let dir = tempdir();
+    let npy = dir.path().join("lent_copy.npy");
+    write_npy(&npy, &table()).unwrap();
+    let before = std::fs::read(&npy).unwrap();
+    let file = std::fs::File::open(&npy).unwrap(); // read-only is enough for 'c'
+    let options = MemmapOptions::new();
+    let mut private = unsafe { options.open_npy_file_copy::<f64, Ix2>(&file) }.unwrap();
+    assert_eq!(private.mode(), ndarray_memmap::Mode::CopyOnWrite);
+    private[[0, 0]] = -1.0;
+    assert_eq!(private[[0, 0]], -1.0);
+    drop(private);
+    let raw = unsafe {
+        MemmapOptions::new()
+            .offset(128)
+            .open_raw_file_copy::<f64, Ix1>(&file)
+    };
+    let mut raw = raw.unwrap();
+    raw[0] = -2.0;
+    drop(raw);
+    assert_eq!(
+        std::fs::read(&npy).unwrap(),
+        before,
+        "a copy-on-write map changed the file"
+    );
 }
 
 #[test]

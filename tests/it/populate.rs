@@ -59,7 +59,7 @@ fn open_in_background(path: &Path) -> ndarray_memmap::Memmap<f64, Ix1> {
     unsafe {
         MemmapOptions::new()
             .populate(Populate::Background)
-            .open::<f64, Ix1>(path)
+            .open_raw::<f64, Ix1>(path)
     }
     .unwrap()
 }
@@ -86,14 +86,14 @@ fn every_populate_mode_reads_the_same_values_in_every_open_mode() {
     for populate in MODES {
         let mut options = MemmapOptions::new();
         options.populate(populate);
-        let read = unsafe { options.open::<f64, Ix1>(&path) }.unwrap();
+        let read = unsafe { options.open_raw::<f64, Ix1>(&path) }.unwrap();
         assert_eq!(*read, expected, "r with {populate:?}");
         drop(read);
-        let mut copy = unsafe { options.open_copy::<f64, Ix1>(&path) }.unwrap();
+        let mut copy = unsafe { options.open_raw_copy::<f64, Ix1>(&path) }.unwrap();
         assert_eq!(*copy, expected, "c with {populate:?}");
         copy.fill(0.0);
         drop(copy);
-        let update = unsafe { options.open_mut::<f64, Ix1>(&path) }.unwrap();
+        let update = unsafe { options.open_raw_mut::<f64, Ix1>(&path) }.unwrap();
         assert_eq!(*update, expected, "r+ with {populate:?}");
         update.close().unwrap();
     }
@@ -196,7 +196,7 @@ fn the_background_helper_reads_a_cold_file_that_nobody_touches() {
         return;
     }
     // Without a helper, opening reads nothing.
-    let lazy = unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) }.unwrap();
+    let lazy = unsafe { MemmapOptions::new().open_raw::<f64, Ix1>(&path) }.unwrap();
     std::thread::sleep(Duration::from_millis(200));
     assert!(
         resident_fraction(&path) < 0.01,
@@ -286,7 +286,7 @@ fn helpers_are_joined_when_their_owner_drops() {
     let mut update = unsafe {
         MemmapOptions::new()
             .populate(Populate::Background)
-            .open_mut::<f64, Ix1>(&path)
+            .open_raw_mut::<f64, Ix1>(&path)
     }
     .unwrap();
     update[1] = 1.0;
@@ -300,7 +300,7 @@ fn helpers_are_joined_when_their_owner_drops() {
     let table = unsafe {
         MemmapOptions::new()
             .shape((1 << 15, 1024))
-            .open::<f64, Ix2>(&path)
+            .open_raw::<f64, Ix2>(&path)
     }
     .unwrap();
     let mut chunks = table.chunks(1024).prefetch(true);
@@ -325,7 +325,7 @@ fn chunk_prefetch_on_a_fortran_order_map_starts_no_helper() {
         MemmapOptions::new()
             .shape((1024, 64))
             .order(ndarray_memmap::Order::Fortran)
-            .open::<f64, Ix2>(&path)
+            .open_raw::<f64, Ix2>(&path)
     }
     .unwrap();
     let mut chunks = grid.chunks(100).prefetch(true);
@@ -349,7 +349,7 @@ fn chunks_prefetch_by_default_only_on_large_arrays() {
     let large = unsafe {
         MemmapOptions::new()
             .shape((rows, 512))
-            .open::<f64, Ix2>(&path)
+            .open_raw::<f64, Ix2>(&path)
     }
     .unwrap();
     let mut chunks = large.chunks(16);
@@ -369,7 +369,7 @@ fn chunks_prefetch_by_default_only_on_large_arrays() {
     let small = unsafe {
         MemmapOptions::new()
             .shape((rows - 1, 512))
-            .open::<f64, Ix2>(&path)
+            .open_raw::<f64, Ix2>(&path)
     }
     .unwrap();
     let mut chunks = small.chunks(16);
@@ -389,7 +389,7 @@ fn opening_a_numeric_map_reads_no_page() {
     let path = dir.path().join("untouched.bin");
     // 1 GiB of holes: reading it all would fill the page cache with zeros.
     sparse_file(&path, 1 << 30);
-    let numbers = unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) }.unwrap();
+    let numbers = unsafe { MemmapOptions::new().open_raw::<f64, Ix1>(&path) }.unwrap();
     assert_eq!(numbers.len(), 1 << 27);
     let resident = resident_fraction(&path);
     assert!(
@@ -402,7 +402,7 @@ fn opening_a_numeric_map_reads_no_page() {
     let small = dir.path().join("flags.bin");
     std::fs::write(&small, vec![1u8; 1 << 20]).unwrap();
     evict(&small);
-    let flags = unsafe { MemmapOptions::new().open::<bool, Ix1>(&small) }.unwrap();
+    let flags = unsafe { MemmapOptions::new().open_raw::<bool, Ix1>(&small) }.unwrap();
     assert!(resident_fraction(&small) > 0.99);
     assert!(flags.iter().all(|&f| f));
 }

@@ -143,13 +143,13 @@ proptest! {
         let open_rw = |options: &MemmapOptions| if npy {
             unsafe { options.open_npy_mut::<i32, Ix2>(&path) }.unwrap()
         } else {
-            unsafe { options.open_mut::<i32, Ix2>(&path) }.unwrap()
+            unsafe { options.open_raw_mut::<i32, Ix2>(&path) }.unwrap()
         };
         let mut model = Array2::<i32>::zeros((rows, cols));
         let mut guard = Some(if npy {
             unsafe { options.create_npy::<i32, Ix2>(&path) }.unwrap()
         } else {
-            unsafe { options.create::<i32, Ix2>(&path) }.unwrap()
+            unsafe { options.create_raw::<i32, Ix2>(&path) }.unwrap()
         });
         for op in ops {
             match op {
@@ -171,7 +171,7 @@ proptest! {
                     let mut cow = if npy {
                         unsafe { options.open_npy_copy::<i32, Ix2>(&path) }.unwrap()
                     } else {
-                        unsafe { options.open_copy::<i32, Ix2>(&path) }.unwrap()
+                        unsafe { options.open_raw_copy::<i32, Ix2>(&path) }.unwrap()
                     };
                     cow.fill(v);
                     drop(cow);
@@ -182,7 +182,7 @@ proptest! {
                     let reader = if npy {
                         unsafe { options.open_npy::<i32, Ix2>(&path) }.unwrap()
                     } else {
-                        unsafe { options.open::<i32, Ix2>(&path) }.unwrap()
+                        unsafe { options.open_raw::<i32, Ix2>(&path) }.unwrap()
                     };
                     prop_assert_eq!(reader.view(), model.view());
                     drop(reader);
@@ -249,17 +249,17 @@ fn attempt<A: ndarray_memmap::Scalar>(
     typed.dtype(A::DTYPE);
     unsafe {
         match entry {
-            Entry::Open => options.open::<A, IxDyn>(path).map(drop),
-            Entry::OpenMut => options.open_mut::<A, IxDyn>(path).map(drop),
-            Entry::OpenCopy => options.open_copy::<A, IxDyn>(path).map(drop),
-            Entry::Create => options.create::<A, IxDyn>(path).map(drop),
+            Entry::Open => options.open_raw::<A, IxDyn>(path).map(drop),
+            Entry::OpenMut => options.open_raw_mut::<A, IxDyn>(path).map(drop),
+            Entry::OpenCopy => options.open_raw_copy::<A, IxDyn>(path).map(drop),
+            Entry::Create => options.create_raw::<A, IxDyn>(path).map(drop),
             Entry::OpenNpy => options.open_npy::<A, IxDyn>(path).map(drop),
             Entry::OpenNpyMut => options.open_npy_mut::<A, IxDyn>(path).map(drop),
             Entry::OpenNpyCopy => options.open_npy_copy::<A, IxDyn>(path).map(drop),
             Entry::CreateNpy => options.create_npy::<A, IxDyn>(path).map(drop),
             Entry::ReadNpy => ndarray_memmap::read_npy::<A, IxDyn>(path).map(drop),
             Entry::ReadNpyHeader => ndarray_memmap::read_npy_header(path).map(drop),
-            Entry::OpenAnyReadWrite => typed.open_any(path, Mode::ReadWrite).map(drop),
+            Entry::OpenAnyReadWrite => typed.open_raw_any(path, Mode::ReadWrite).map(drop),
             Entry::OpenNpyAnyCreate => typed.open_npy_any(path, Mode::Create).map(drop),
         }
     }

@@ -18,7 +18,7 @@ fn create_zero_fills_and_sizes_the_file_exactly() {
         MemmapOptions::new()
             .shape((5, 7))
             .offset(24)
-            .create::<f64, Ix2>(&path)
+            .create_raw::<f64, Ix2>(&path)
     }
     .unwrap();
     assert!(fp.iter().all(|&x| x == 0.0));
@@ -45,7 +45,7 @@ fn create_with_offset_leaves_a_zero_gap_before_the_data() {
         MemmapOptions::new()
             .shape(3)
             .offset(4100)
-            .create::<u32, Ix1>(&path)
+            .create_raw::<u32, Ix1>(&path)
     }
     .unwrap();
     fp.assign(&array![1, 2, 3]);
@@ -112,11 +112,11 @@ fn shape_is_inferred_as_one_dimension_from_file_length_and_offset() {
     let dir = tempdir();
     let path = dir.path().join("a.bin");
     std::fs::write(&path, f32_bytes((0..12).map(|i| i as f32))).unwrap();
-    let all = unsafe { MemmapOptions::new().open::<f32, Ix1>(&path) }.unwrap();
+    let all = unsafe { MemmapOptions::new().open_raw::<f32, Ix1>(&path) }.unwrap();
     assert_eq!(all.len(), 12);
-    let dynamic = unsafe { MemmapOptions::new().offset(8).open::<f32, IxDyn>(&path) }.unwrap();
+    let dynamic = unsafe { MemmapOptions::new().offset(8).open_raw::<f32, IxDyn>(&path) }.unwrap();
     assert_eq!(dynamic.shape(), &[10]);
-    let at_end = unsafe { MemmapOptions::new().offset(48).open::<f32, Ix1>(&path) }.unwrap();
+    let at_end = unsafe { MemmapOptions::new().offset(48).open_raw::<f32, Ix1>(&path) }.unwrap();
     assert_eq!(at_end.len(), 0);
 }
 
@@ -138,7 +138,7 @@ fn offsets_that_are_not_page_multiples_map_at_the_exact_byte() {
             MemmapOptions::new()
                 .offset(offset)
                 .shape(2)
-                .open::<u32, Ix1>(&path)
+                .open_raw::<u32, Ix1>(&path)
         }
         .unwrap();
         let first = (offset / 4) as u32;
@@ -156,14 +156,19 @@ fn offsets_above_four_gib_work_on_sparse_files() {
             MemmapOptions::new()
                 .shape((2, 3))
                 .offset(offset + 8)
-                .create::<i64, Ix2>(&path)
+                .create_raw::<i64, Ix2>(&path)
         }
         .unwrap();
         fp.assign(&array![[1, 2, 3], [4, 5, 6]]);
         fp.close().unwrap();
     }
     assert_eq!(file_len(&path), offset + 8 + 48);
-    let fp = unsafe { MemmapOptions::new().offset(offset).open::<i64, Ix1>(&path) }.unwrap();
+    let fp = unsafe {
+        MemmapOptions::new()
+            .offset(offset)
+            .open_raw::<i64, Ix1>(&path)
+    }
+    .unwrap();
     assert_eq!(fp.to_vec(), vec![0, 1, 2, 3, 4, 5, 6]);
     assert_eq!(fp.offset(), offset);
 }
@@ -176,7 +181,7 @@ fn fortran_order_stores_columns_contiguously() {
         MemmapOptions::new()
             .shape((2, 3))
             .order(Order::Fortran)
-            .create::<i32, Ix2>(&path)
+            .create_raw::<i32, Ix2>(&path)
     }
     .unwrap();
     fp.assign(&array![[1, 2, 3], [4, 5, 6]]);
@@ -194,7 +199,12 @@ fn fortran_order_stores_columns_contiguously() {
 fn zero_size_arrays_keep_their_shape_and_need_no_mapping() {
     let dir = tempdir();
     let path = dir.path().join("z.bin");
-    let fp = unsafe { MemmapOptions::new().shape((0, 5)).create::<f64, Ix2>(&path) }.unwrap();
+    let fp = unsafe {
+        MemmapOptions::new()
+            .shape((0, 5))
+            .create_raw::<f64, Ix2>(&path)
+    }
+    .unwrap();
     assert_eq!(fp.shape(), &[0, 5]);
     assert_eq!(fp.sum(), 0.0);
     // The pointer of an empty view is still aligned and non-null.
@@ -203,7 +213,7 @@ fn zero_size_arrays_keep_their_shape_and_need_no_mapping() {
     assert_eq!(file_len(&path), 0);
     // An empty file opened read-only with an inferred shape is an empty array
     // (numpy raises "cannot mmap an empty file").
-    let empty = unsafe { MemmapOptions::new().open::<f64, Ix1>(&path) }.unwrap();
+    let empty = unsafe { MemmapOptions::new().open_raw::<f64, Ix1>(&path) }.unwrap();
     assert!(empty.is_empty());
     let kept = unsafe { Array2::<f64>::open_raw(&path, (0, 5)) }.unwrap();
     assert_eq!(kept.shape(), &[0, 5]);
@@ -213,14 +223,14 @@ fn zero_size_arrays_keep_their_shape_and_need_no_mapping() {
 fn zero_dimensional_arrays_hold_one_element() {
     let dir = tempdir();
     let path = dir.path().join("scalar.bin");
-    let mut fp = unsafe { MemmapOptions::new().shape(()).create::<u16, Ix0>(&path) }.unwrap();
+    let mut fp = unsafe { MemmapOptions::new().shape(()).create_raw::<u16, Ix0>(&path) }.unwrap();
     fp[()] = 513;
     fp.close().unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), 513u16.to_ne_bytes());
     let back = unsafe {
         MemmapOptions::new()
             .shape(Vec::<usize>::new())
-            .open::<u16, IxDyn>(&path)
+            .open_raw::<u16, IxDyn>(&path)
     }
     .unwrap();
     assert_eq!(back.ndim(), 0);
@@ -239,9 +249,9 @@ fn booleans_open_only_when_every_byte_is_zero_or_one() {
     for mode in [Mode::ReadOnly, Mode::ReadWrite, Mode::CopyOnWrite] {
         let options = MemmapOptions::new();
         let result = match mode {
-            Mode::ReadOnly => unsafe { options.open::<bool, Ix1>(&path) }.map(drop),
-            Mode::ReadWrite => unsafe { options.open_mut::<bool, Ix1>(&path) }.map(drop),
-            _ => unsafe { options.open_copy::<bool, Ix1>(&path) }.map(drop),
+            Mode::ReadOnly => unsafe { options.open_raw::<bool, Ix1>(&path) }.map(drop),
+            Mode::ReadWrite => unsafe { options.open_raw_mut::<bool, Ix1>(&path) }.map(drop),
+            _ => unsafe { options.open_raw_copy::<bool, Ix1>(&path) }.map(drop),
         };
         match result {
             Err(Error::InvalidValue {
@@ -329,7 +339,7 @@ fn guards_report_numpys_attributes_and_debug_shows_no_data() {
             .shape((2, 2))
             .offset(8)
             .order(Order::Fortran)
-            .create::<u64, Ix2>(&path)
+            .create_raw::<u64, Ix2>(&path)
     }
     .unwrap();
     assert_eq!(
@@ -390,7 +400,7 @@ fn every_access_hint_is_accepted_where_sound() {
         MemmapOptions::new()
             .advice(Advice::Sequential)
             .populate(Populate::AtOpen)
-            .open::<u8, Ix1>(&path)
+            .open_raw::<u8, Ix1>(&path)
     }
     .unwrap();
     for advice in [
@@ -405,7 +415,7 @@ fn every_access_hint_is_accepted_where_sound() {
     }
     assert_eq!(reader.sum(), 0);
     drop(reader);
-    let mut cow = unsafe { MemmapOptions::new().open_copy::<u8, Ix1>(&path) }.unwrap();
+    let mut cow = unsafe { MemmapOptions::new().open_raw_copy::<u8, Ix1>(&path) }.unwrap();
     cow[0] = 7;
     match cow.advise(Advice::DontNeed) {
         Err(Error::UnsoundAdvice { advice }) => assert_eq!(advice, Advice::DontNeed),
