@@ -195,6 +195,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A builder setting that the terminal called cannot use: refused, never
+    /// silently ignored.
+    #[error("MemmapOptions::{setting} does not apply to {terminal}: {reason}; leave it out")]
+    SettingNotApplicable {
+        /// The setting: `"offset"`, `"shape"`, `"order"` or `"dtype"`.
+        setting: &'static str,
+        /// What was called.
+        terminal: &'static str,
+        /// What decides that value instead.
+        reason: &'static str,
+    },
+
     /// A dtype this crate (or the run-time-typed path) does not hold.
     #[error("unsupported dtype {descr:?}: {SUPPORTED_DTYPES}")]
     UnsupportedDtype {

@@ -43,8 +43,11 @@ use crate::options::MemmapOptions;
 /// assert_eq!(b.sum(), 21.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// The trait is sealed: it is implemented for ndarray's `Array` only, so
+/// that methods can be added to it without breaking anyone.
 #[allow(unsafe_code)]
-pub trait MemmapExt<A: Element, D: Dimension>: Sized {
+pub trait MemmapExt<A: Element, D: Dimension>: Sized + sealed::Sealed {
     /// Maps a raw file read-only (`mode='r'`). See [`MemmapOptions::open_raw`].
     ///
     /// # Safety
@@ -145,6 +148,13 @@ pub trait MemmapExt<A: Element, D: Dimension>: Sized {
     /// # Errors
     /// See [`MemmapOptions::scratch`].
     fn scratch(shape: impl IntoDimension<Dim = D>) -> Result<MemmapMut<A, D>>;
+}
+
+mod sealed {
+    /// Implemented for `Array` only: nobody outside the crate can implement
+    /// [`MemmapExt`](super::MemmapExt).
+    pub trait Sealed {}
+    impl<A, D: ndarray::Dimension> Sealed for ndarray::Array<A, D> {}
 }
 
 #[allow(unsafe_code)]

@@ -66,7 +66,7 @@ pub enum Growth {
 /// // SAFETY: the file is private to this example.
 /// let mut log = unsafe { Array2::<f64>::create_npy(&path, (0, 3)) }?.into_growable()?;
 /// for t in 0..1000 {
-///     log.append(&array![[t as f64, 0.5, -1.0]].view())?;
+///     log.append(&array![[t as f64, 0.5, -1.0]])?;
 /// }
 /// assert_eq!(log.rows(), 1000);
 /// log.close()?; // trims the reserved tail: the file is np.save's bytes
@@ -203,7 +203,7 @@ impl<A: Element, D: Dimension> Growable<A, D> {
     /// [`rewrite_npy_with_room`](crate::rewrite_npy_with_room)),
     /// [`Error::FileSizeLimit`], [`Error::DiskFull`], [`Error::Io`]. On an
     /// error the array and the file's contents keep their old length.
-    pub fn append(&mut self, rows: &ArrayView<'_, A, D>) -> Result<()> {
+    pub fn append(&mut self, rows: &ArrayRef<A, D>) -> Result<()> {
         let mut expected = self.shape.clone();
         expected[self.axis.index()] = rows.len_of(self.axis);
         if rows.raw_dim() != expected {

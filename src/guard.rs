@@ -868,7 +868,7 @@ macro_rules! field_method {
             A: crate::Record,
             F: crate::FieldType + bytemuck::AnyBitPattern + bytemuck::NoUninit,
         {
-            crate::record_field(&self.view(), name)
+            crate::record_field(self, name)
         }
     };
 }

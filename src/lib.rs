@@ -107,6 +107,7 @@ mod grow;
 mod guard;
 mod layout;
 mod lent;
+mod literal;
 mod map;
 mod mode;
 mod npy;
@@ -135,7 +136,7 @@ pub use map::Advice;
 pub use mode::Mode;
 pub use npy::{
     read_npy, read_npy_from, read_npy_header, rewrite_npy_with_room, view_npy, view_npy_mut,
-    write_npy, write_npy_to, NpyHeader, NpyWriter, MAGIC,
+    write_npy, write_npy_to, NpyHeader, NpyWriter,
 };
 #[cfg(feature = "npz")]
 #[cfg_attr(docsrs, doc(cfg(feature = "npz")))]
@@ -145,6 +146,14 @@ pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER
 pub use record::__field_type_of;
 pub use record::{record_field, FieldDescr, FieldType, Record, RecordDescr, RecordField};
 pub use scalar::{Scalar, Value};
+
+/// The `memmap2` maps [`Memmap::from_mmap`] and [`MemmapMut::from_mmap`]
+/// take, from the same `memmap2` this crate maps with.
+pub use memmap2::{Mmap, MmapMut};
+/// The `ndarray` this crate is built on, so that its types (the guards'
+/// `ArrayRef`, `Dimension`, `ArrayView`) are the ones you name: no second
+/// version to keep in step.
+pub use ndarray;
 
 /// Long-form documentation from the repository's `docs/` folder, rendered
 /// here so that every code block in it is compiled and run as a doctest.

@@ -108,7 +108,7 @@ pub enum Populate {
 pub struct MemmapOptions {
     pub(crate) offset: u64,
     pub(crate) shape: Option<Vec<usize>>,
-    pub(crate) order: Order,
+    pub(crate) order: Option<Order>,
     pub(crate) populate: Populate,
     pub(crate) lock: bool,
     pub(crate) lock_wait: Duration,
@@ -118,12 +118,54 @@ pub struct MemmapOptions {
     pub(crate) dtype: Option<crate::DType>,
 }
 
+/// The public terminal that opens `target` in `mode`, for messages:
+/// `open_raw_file_mut` for a lent raw file in `r+`, and so on.
+pub(crate) fn terminal_name(target: &Target<'_>, mode: Mode, format: &str) -> &'static str {
+    let lent = matches!(target, Target::File(_));
+    match (format, lent, mode) {
+        ("npy", false, Mode::ReadOnly) => "open_npy",
+        ("npy", false, Mode::ReadWrite) => "open_npy_mut",
+        ("npy", false, Mode::CopyOnWrite) => "open_npy_copy",
+        ("npy", true, Mode::ReadOnly) => "open_npy_file",
+        ("npy", true, Mode::ReadWrite) => "open_npy_file_mut",
+        ("npy", true, Mode::CopyOnWrite) => "open_npy_file_copy",
+        ("npy", _, Mode::Create) => "create_npy",
+        (_, false, Mode::ReadOnly) => "open_raw",
+        (_, false, Mode::ReadWrite) => "open_raw_mut",
+        (_, false, Mode::CopyOnWrite) => "open_raw_copy",
+        (_, true, Mode::ReadOnly) => "open_raw_file",
+        (_, true, Mode::ReadWrite) => "open_raw_file_mut",
+        (_, true, Mode::CopyOnWrite) => "open_raw_file_copy",
+        (_, _, Mode::Create) => "create_raw",
+    }
+}
+
+/// A builder setting that a terminal may refuse ([`MemmapOptions::refuse_settings`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Setting {
+    Offset,
+    Shape,
+    Order,
+    Dtype,
+}
+
+impl Setting {
+    fn name(self) -> &'static str {
+        match self {
+            Setting::Offset => "offset",
+            Setting::Shape => "shape",
+            Setting::Order => "order",
+            Setting::Dtype => "dtype",
+        }
+    }
+}
+
 impl Default for MemmapOptions {
     fn default() -> Self {
         MemmapOptions {
             offset: 0,
             shape: None,
-            order: Order::C,
+            order: None,
             populate: Populate::OnAccess,
             lock: true,
             lock_wait: DEFAULT_LOCK_WAIT,
@@ -143,25 +185,29 @@ impl MemmapOptions {
     }
 
     /// Byte offset of the data in a raw file (numpy's `offset`). Any value;
-    /// it must be a multiple of the element's alignment. Ignored for `.npy`
-    /// files, whose header gives it.
+    /// it must be a multiple of the element's alignment. A `.npy` file's
+    /// header gives its data offset, so `.npy` terminals (and `scratch`)
+    /// refuse a non-zero offset with [`Error::SettingNotApplicable`]
+    /// rather than ignore it.
     pub fn offset(&mut self, offset: u64) -> &mut Self {
         self.offset = offset;
         self
     }
 
     /// The array's shape (numpy's `shape`). Without it, raw files are
-    /// viewed as 1-D with as many elements as fit after the offset. Ignored
-    /// by `.npy` opens, whose header gives the shape.
+    /// viewed as 1-D with as many elements as fit after the offset. Opens
+    /// of an existing `.npy` file (whose header gives the shape) refuse it
+    /// with [`Error::SettingNotApplicable`]; `create_npy` needs it.
     pub fn shape(&mut self, shape: impl IntoDimension) -> &mut Self {
         self.shape = Some(shape.into_dimension().slice().to_vec());
         self
     }
 
     /// Memory order of a raw file (numpy's `order`); default C. For
-    /// `create_npy` it chooses the layout written in the header.
+    /// `create_npy` it chooses the layout written in the header; opens of
+    /// an existing `.npy` file refuse it ([`Error::SettingNotApplicable`]).
     pub fn order(&mut self, order: Order) -> &mut Self {
-        self.order = order;
+        self.order = Some(order);
         self
     }
 
@@ -346,10 +392,11 @@ impl MemmapOptions {
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
         let path = path.as_ref();
+        self.refuse_dtype("create_raw")?;
         let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
             reason: "create a file (mode 'w+')",
         })?;
-        let plan = Plan::<D>::new::<A>(shape, self.offset, self.order)?;
+        let plan = Plan::<D>::new::<A>(shape, self.offset, self.layout_order())?;
         sys::check_file_size_limit(path, plan.end)?;
         let opened = Opened::open(path, Mode::Create, self)?;
         if self.preallocate {
@@ -416,10 +463,16 @@ impl MemmapOptions {
         &self,
         dir: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
+        self.refuse_settings(
+            "scratch",
+            &[Setting::Offset],
+            "a scratch array's data starts its own file",
+        )?;
+        self.refuse_dtype("scratch")?;
         let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
             reason: "create a scratch array",
         })?;
-        let plan = Plan::<D>::new::<A>(shape, 0, self.order)?;
+        let plan = Plan::<D>::new::<A>(shape, 0, self.layout_order())?;
         let temp_dir = dir.as_ref().to_path_buf();
         let file = tempfile::tempfile_in(&temp_dir)
             .map_err(|e| Error::io("create temporary file", &temp_dir, e))?;
@@ -446,12 +499,52 @@ impl MemmapOptions {
             path: None,
             offset: 0,
             mode: Mode::Create,
-            order: self.order,
+            order: self.layout_order(),
             file: Some(GuardFile::owned(file)),
             registration: None,
             npy: None,
         };
         Ok(MemmapMut::new(mapping, origin))
+    }
+
+    /// Refuses every setting in `unused` that was made: `terminal` would
+    /// ignore it, because `reason` decides that value instead. (An offset
+    /// of 0 is the default, and no setting.)
+    pub(crate) fn refuse_settings(
+        &self,
+        terminal: &'static str,
+        unused: &[Setting],
+        reason: &'static str,
+    ) -> Result<()> {
+        let made = |setting: &Setting| match setting {
+            Setting::Offset => self.offset != 0,
+            Setting::Shape => self.shape.is_some(),
+            Setting::Order => self.order.is_some(),
+            Setting::Dtype => self.dtype.is_some(),
+        };
+        match unused.iter().find(|s| made(s)) {
+            Some(setting) => Err(Error::SettingNotApplicable {
+                setting: setting.name(),
+                terminal,
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The memory order set with [`order`](Self::order), C by default.
+    pub(crate) fn layout_order(&self) -> Order {
+        self.order.unwrap_or(Order::C)
+    }
+
+    /// The refusal for the typed raw terminals: their type parameter is
+    /// the element type.
+    pub(crate) fn refuse_dtype(&self, terminal: &'static str) -> Result<()> {
+        self.refuse_settings(
+            terminal,
+            &[Setting::Dtype],
+            "the element type parameter gives the dtype",
+        )
     }
 
     /// Refuses an access hint that would be unsound for `mode`, before any
@@ -472,10 +565,15 @@ impl MemmapOptions {
         mode: Mode,
     ) -> Result<(Opened, Plan<D>)> {
         // Every check that needs no file runs before the file is opened.
+        self.refuse_dtype(terminal_name(&target, mode, "raw"))?;
         check_alignment::<A>(self.offset)?;
         let given =
             match &self.shape {
-                Some(shape) => Some(Plan::<D>::new::<A>(shape, self.offset, self.order)?),
+                Some(shape) => Some(Plan::<D>::new::<A>(
+                    shape,
+                    self.offset,
+                    self.layout_order(),
+                )?),
                 None if D::NDIM.is_some_and(|n| n != 1) => return Err(Error::ShapeRequired {
                     reason:
                         "open a raw file as more than one dimension (only 1-D shapes are inferred)",
@@ -488,7 +586,7 @@ impl MemmapOptions {
             Some(plan) => plan,
             None => {
                 let len = infer_len::<A>(&opened.path, file_len, self.offset)?;
-                Plan::<D>::new::<A>(&[len], self.offset, self.order)?
+                Plan::<D>::new::<A>(&[len], self.offset, self.layout_order())?
             }
         };
         if plan.end > file_len {

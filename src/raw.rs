@@ -92,7 +92,7 @@ impl MemmapOptions {
         });
         let elements = read_elements::<A>(&mut reader, count, &swaps)
             .map_err(|e| fill_error::<A>(e, path, self.offset, nbytes, FileTooShortRemedy::None))?;
-        let shape = match self.order {
+        let shape = match self.layout_order() {
             Order::Fortran => dim.f(),
             Order::C => dim.into_shape_with_order(),
         };

@@ -8,7 +8,7 @@ use super::{with_element_type, AnyGuard};
 use crate::error::{Error, Result};
 use crate::mode::Mode;
 use crate::npy::read_header_of;
-use crate::options::MemmapOptions;
+use crate::options::{MemmapOptions, Setting};
 use crate::scalar::Scalar;
 use crate::DType;
 
@@ -18,8 +18,10 @@ const CREATE_NATIVE: &str = "ask for the native dtype instead (numpy reads eithe
 impl MemmapOptions {
     /// The element type for the run-time-typed opens: required by
     /// [`open_raw_any`](Self::open_raw_any) (a raw file does not say) and by
-    /// [`open_npy_any`](Self::open_npy_any) in mode `w+`; the typed opens
-    /// ignore it.
+    /// [`open_npy_any`](Self::open_npy_any) in mode `w+`, and used by
+    /// [`read_raw`](Self::read_raw) for its byte order. Every other terminal
+    /// refuses it with [`Error::SettingNotApplicable`] (a type parameter or a
+    /// header gives the dtype there), rather than ignore it.
     ///
     /// ```
     /// use ndarray_memmap::{DType, MemmapOptions};
@@ -121,6 +123,23 @@ impl MemmapOptions {
     #[allow(unsafe_code)]
     pub unsafe fn open_npy_any(&self, path: impl AsRef<Path>, mode: Mode) -> Result<AnyGuard> {
         let path = path.as_ref();
+        match mode {
+            Mode::Create => self.refuse_settings(
+                "open_npy_any in mode 'w+'",
+                &[Setting::Offset],
+                "the data starts after the header it writes",
+            )?,
+            _ => self.refuse_settings(
+                "open_npy_any of an existing file",
+                &[
+                    Setting::Offset,
+                    Setting::Shape,
+                    Setting::Order,
+                    Setting::Dtype,
+                ],
+                "the .npy header gives it",
+            )?,
+        }
         let dtype = match mode {
             Mode::Create => {
                 let dtype = self.dtype.ok_or(Error::DtypeRequired {
@@ -152,32 +171,36 @@ impl MemmapOptions {
     /// See [the mapping contract](crate::Memmap#safety).
     #[allow(unsafe_code)]
     unsafe fn open_as<T: Scalar>(&self, path: &Path, mode: Mode, npy: bool) -> Result<AnyGuard> {
+        // The dtype chose `T`; the typed terminals take it from there.
+        let mut typed = self.clone();
+        typed.dtype = None;
+        let this = &typed;
         // SAFETY: forwarded to our caller.
         unsafe {
             Ok(match (mode, npy) {
                 (Mode::ReadOnly, false) => {
-                    AnyGuard::ReadOnly(self.open_raw::<T, IxDyn>(path)?.into())
+                    AnyGuard::ReadOnly(this.open_raw::<T, IxDyn>(path)?.into())
                 }
                 (Mode::ReadOnly, true) => {
-                    AnyGuard::ReadOnly(self.open_npy::<T, IxDyn>(path)?.into())
+                    AnyGuard::ReadOnly(this.open_npy::<T, IxDyn>(path)?.into())
                 }
                 (Mode::ReadWrite, false) => {
-                    AnyGuard::Writable(self.open_raw_mut::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(this.open_raw_mut::<T, IxDyn>(path)?.into())
                 }
                 (Mode::ReadWrite, true) => {
-                    AnyGuard::Writable(self.open_npy_mut::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(this.open_npy_mut::<T, IxDyn>(path)?.into())
                 }
                 (Mode::CopyOnWrite, false) => {
-                    AnyGuard::Writable(self.open_raw_copy::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(this.open_raw_copy::<T, IxDyn>(path)?.into())
                 }
                 (Mode::CopyOnWrite, true) => {
-                    AnyGuard::Writable(self.open_npy_copy::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(this.open_npy_copy::<T, IxDyn>(path)?.into())
                 }
                 (Mode::Create, false) => {
-                    AnyGuard::Writable(self.create_raw::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(this.create_raw::<T, IxDyn>(path)?.into())
                 }
                 (Mode::Create, true) => {
-                    AnyGuard::Writable(self.create_npy::<T, IxDyn>(path)?.into())
+                    AnyGuard::Writable(this.create_npy::<T, IxDyn>(path)?.into())
                 }
             })
         }

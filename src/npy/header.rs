@@ -6,23 +6,16 @@ use std::io::Read;
 use crate::element::DType;
 use crate::error::{Error, Result};
 use crate::layout::Order;
+use crate::literal::{self, python_str_repr, python_tuple_repr, Literal};
 
-/// The six bytes every `.npy` file starts with.
-///
-/// ```
-/// let header = ndarray_memmap::NpyHeader::format("<f8", false, &[3]);
-/// assert!(header.starts_with(ndarray_memmap::MAGIC));
-/// ```
-pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
+/// The six bytes every `.npy` file starts with ([`NpyHeader::MAGIC`]).
+const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
 /// numpy aligns the data to this many bytes.
 const ARRAY_ALIGN: usize = 64;
 
 /// numpy pads the growth axis as if it had this many digits.
 const GROWTH_AXIS_MAX_DIGITS: usize = 21;
-
-/// Deepest nesting of brackets the parser follows (a header needs 2).
-const MAX_DEPTH: usize = 16;
 
 /// What a `.npy` header says about the array that follows it.
 ///
@@ -43,6 +36,15 @@ pub struct NpyHeader {
 }
 
 impl NpyHeader {
+    /// The six bytes every `.npy` file starts with.
+    ///
+    /// ```
+    /// use ndarray_memmap::NpyHeader;
+    /// let header = NpyHeader::format("<f8", false, &[3]);
+    /// assert!(header.starts_with(NpyHeader::MAGIC));
+    /// ```
+    pub const MAGIC: &'static [u8; 6] = MAGIC;
+
     /// The descr parsed into a [`DType`].
     ///
     /// # Errors
@@ -345,92 +347,44 @@ pub(crate) fn read_header(reader: &mut impl Read, max_header_size: usize) -> Res
     })
 }
 
-/// A Python literal, as far as `.npy` headers use them.
-#[derive(Debug)]
-pub(crate) enum Value {
-    Str(String),
-    Int(i128),
-    Bool(bool),
-    None,
-    Tuple(Vec<Value>),
-    List(Vec<Value>),
-    Dict(Vec<(Value, Value)>),
-}
-
-impl Value {
-    /// Whether numpy's `descr_to_dtype` could read this as a dtype: a string,
-    /// a `(descr, shape)` subarray, or a list of fields `(name, descr)` or
-    /// `(name, descr, shape)`, a name being a string or a `(title, name)`
-    /// pair. (Depth is bounded by the parser's `MAX_DEPTH`.)
-    fn is_dtype_descriptor(&self) -> bool {
-        let is_shape = |v: &Value| match v {
-            Value::Int(n) => *n >= 0,
-            Value::Tuple(items) => items.iter().all(|i| matches!(i, Value::Int(n) if *n >= 0)),
-            _ => false,
-        };
-        let is_name = |v: &Value| match v {
-            Value::Str(_) => true,
-            Value::Tuple(pair) => {
-                matches!(
-                    pair.as_slice(),
-                    [Value::Str(_) | Value::None, Value::Str(_)]
-                )
-            }
-            _ => false,
-        };
-        match self {
-            Value::Str(_) => true,
-            Value::Tuple(items) => {
-                matches!(items.as_slice(), [inner, shape] if inner.is_dtype_descriptor() && is_shape(shape))
-            }
-            Value::List(fields) => fields.iter().all(|field| match field {
-                Value::Tuple(parts) => match parts.as_slice() {
-                    [name, descr] => is_name(name) && descr.is_dtype_descriptor(),
-                    [name, descr, shape] => {
-                        is_name(name) && descr.is_dtype_descriptor() && is_shape(shape)
-                    }
-                    _ => false,
-                },
+/// Whether numpy's `descr_to_dtype` could read `value` as a dtype: a
+/// string, a `(descr, shape)` subarray, or a list of fields `(name, descr)`
+/// or `(name, descr, shape)`, a name being a string or a `(title, name)`
+/// pair. (Depth is bounded by the literal parser's nesting limit.)
+pub(crate) fn is_dtype_descriptor(value: &Literal) -> bool {
+    let is_shape = |v: &Literal| match v {
+        Literal::Int(n) => *n >= 0,
+        Literal::Tuple(items) => items
+            .iter()
+            .all(|i| matches!(i, Literal::Int(n) if *n >= 0)),
+        _ => false,
+    };
+    let is_name = |v: &Literal| match v {
+        Literal::Str(_) => true,
+        Literal::Tuple(pair) => {
+            matches!(
+                pair.as_slice(),
+                [Literal::Str(_) | Literal::None, Literal::Str(_)]
+            )
+        }
+        _ => false,
+    };
+    match value {
+        Literal::Str(_) => true,
+        Literal::Tuple(items) => {
+            matches!(items.as_slice(), [inner, shape] if is_dtype_descriptor(inner) && is_shape(shape))
+        }
+        Literal::List(fields) => fields.iter().all(|field| match field {
+            Literal::Tuple(parts) => match parts.as_slice() {
+                [name, descr] => is_name(name) && is_dtype_descriptor(descr),
+                [name, descr, shape] => {
+                    is_name(name) && is_dtype_descriptor(descr) && is_shape(shape)
+                }
                 _ => false,
-            }),
+            },
             _ => false,
-        }
-    }
-
-    /// Python's type name, for error messages.
-    fn type_name(&self) -> &'static str {
-        match self {
-            Value::Str(_) => "a string",
-            Value::Int(_) => "an integer",
-            Value::Bool(_) => "a bool",
-            Value::None => "None",
-            Value::Tuple(_) => "a tuple",
-            Value::List(_) => "a list",
-            Value::Dict(_) => "a dict",
-        }
-    }
-
-    /// Python's `repr`, for error messages.
-    fn repr(&self) -> String {
-        fn seq(items: &[Value]) -> String {
-            items.iter().map(Value::repr).collect::<Vec<_>>().join(", ")
-        }
-        match self {
-            Value::Str(s) => python_str_repr(s),
-            Value::Int(i) => i.to_string(),
-            Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
-            Value::None => "None".to_owned(),
-            Value::Tuple(items) if items.len() == 1 => format!("({},)", items[0].repr()),
-            Value::Tuple(items) => format!("({})", seq(items)),
-            Value::List(items) => format!("[{}]", seq(items)),
-            Value::Dict(pairs) => {
-                let body: Vec<String> = pairs
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", k.repr(), v.repr()))
-                    .collect();
-                format!("{{{}}}", body.join(", "))
-            }
-        }
+        }),
+        _ => false,
     }
 }
 
@@ -441,37 +395,14 @@ struct Fields {
 }
 
 /// Parses the header text and checks it holds exactly numpy's three keys.
-/// Parses one Python literal (a descr's text, say), and nothing after it.
-pub(crate) fn parse_literal(text: &str) -> Result<Value> {
-    let mut parser = Parser {
-        chars: text.char_indices().peekable(),
-        text,
-        allow_long_suffix: false,
-    };
-    let value = parser.value(0)?;
-    parser.skip_space();
-    match parser.chars.next() {
-        Some((at, c)) => Err(header_error(format!(
-            "cannot parse {text:?}: unexpected {c:?} at character {at}"
-        ))),
-        None => Ok(value),
-    }
-}
-
 fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
-    let mut parser = Parser {
-        chars: text.char_indices().peekable(),
-        text,
-        allow_long_suffix,
-    };
-    let value = parser.value(0)?;
-    parser.skip_space();
-    if let Some((at, c)) = parser.chars.next() {
+    let (value, trailing) = literal::parse_prefix(text, allow_long_suffix)?;
+    if let Some((at, c)) = trailing {
         return Err(header_error(format!(
             "cannot parse header: unexpected {c:?} at character {at} after the dictionary"
         )));
     }
-    let Value::Dict(pairs) = value else {
+    let Literal::Dict(pairs) = value else {
         return Err(header_error(format!(
             "header is not a dictionary: {}",
             value.repr()
@@ -481,7 +412,7 @@ fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
     let mut keys = Vec::new();
     for (key, value) in pairs {
         let name = match &key {
-            Value::Str(name) => name.as_str(),
+            Literal::Str(name) => name.as_str(),
             _ => "",
         };
         match name {
@@ -505,8 +436,8 @@ fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
     // A structured (or subarray) descr is kept as its text, as numpy would
     // print it: the header is valid, only mapping or reading refuses it.
     let descr = match descr {
-        Value::Str(s) => s,
-        other if other.is_dtype_descriptor() => other.repr(),
+        Literal::Str(s) => s,
+        other if is_dtype_descriptor(&other) => other.repr(),
         other => {
             return Err(header_error(format!(
                 "'descr' is not a valid dtype descriptor: found {} ({}), expected a string such as '<f8' or a list of fields such as [('x', '<f4')]",
@@ -516,7 +447,7 @@ fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
         }
     };
     let fortran_order = match fortran_order {
-        Value::Bool(b) => b,
+        Literal::Bool(b) => b,
         other => {
             return Err(header_error(format!(
                 "fortran_order is not a valid bool: {}",
@@ -525,14 +456,14 @@ fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
         }
     };
     let shape = match &shape {
-        Value::Tuple(items) => items
+        Literal::Tuple(items) => items
             .iter()
             .map(|item| match item {
-                Value::Int(n) if *n < 0 => Err(header_error(format!(
+                Literal::Int(n) if *n < 0 => Err(header_error(format!(
                     "negative dimensions are not allowed: shape {}",
                     shape.repr()
                 ))),
-                Value::Int(n) => usize::try_from(*n).map_err(|_| {
+                Literal::Int(n) => usize::try_from(*n).map_err(|_| {
                     header_error(format!(
                         "dimension {n} in shape {} is too large",
                         shape.repr()
@@ -558,245 +489,16 @@ fn parse_dict(text: &str, allow_long_suffix: bool) -> Result<Fields> {
     })
 }
 
-/// A recursive-descent parser for the Python literals `ast.literal_eval`
-/// accepts in headers: dicts, tuples, lists, strings, integers, booleans, None.
-struct Parser<'a> {
-    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
-    text: &'a str,
-    allow_long_suffix: bool,
-}
-
-impl Parser<'_> {
-    fn skip_space(&mut self) {
-        while self
-            .chars
-            .next_if(|(_, c)| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'))
-            .is_some()
-        {}
-    }
-
-    fn unexpected(&mut self, wanted: &str) -> Error {
-        match self.chars.peek() {
-            Some(&(at, c)) => header_error(format!(
-                "cannot parse header: expected {wanted}, found {c:?} at character {at}"
-            )),
-            None => header_error(format!(
-                "cannot parse header: expected {wanted}, found the end of the header"
-            )),
-        }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Value> {
-        if depth > MAX_DEPTH {
-            return Err(header_error(format!(
-                "cannot parse header: nested deeper than {MAX_DEPTH} levels"
-            )));
-        }
-        self.skip_space();
-        match self.chars.peek().map(|&(_, c)| c) {
-            Some('{') => self.dict(depth),
-            Some('(') => {
-                let (items, trailing_comma) = self.sequence('(', ')', depth)?;
-                // `(x)` is just x in Python; `(x,)` is a tuple.
-                if items.len() == 1 && !trailing_comma {
-                    Ok(items.into_iter().next().unwrap_or(Value::None))
-                } else {
-                    Ok(Value::Tuple(items))
-                }
-            }
-            Some('[') => Ok(Value::List(self.sequence('[', ']', depth)?.0)),
-            Some('\'' | '"') => self.string(),
-            Some(c) if c.is_ascii_digit() || c == '-' || c == '+' => self.int(),
-            Some(c) if c.is_alphabetic() => self.word(),
-            _ => Err(self.unexpected("a value")),
-        }
-    }
-
-    fn expect(&mut self, want: char) -> Result<()> {
-        self.skip_space();
-        if self.chars.next_if(|&(_, c)| c == want).is_some() {
-            Ok(())
-        } else {
-            Err(self.unexpected(&format!("{want:?}")))
-        }
-    }
-
-    /// Items between `open` and `close`, and whether a comma followed the last.
-    fn sequence(&mut self, open: char, close: char, depth: usize) -> Result<(Vec<Value>, bool)> {
-        self.expect(open)?;
-        let mut items = Vec::new();
-        let mut trailing_comma = false;
-        loop {
-            self.skip_space();
-            if self.chars.next_if(|&(_, c)| c == close).is_some() {
-                return Ok((items, trailing_comma));
-            }
-            items.push(self.value(depth + 1)?);
-            self.skip_space();
-            trailing_comma = self.chars.next_if(|&(_, c)| c == ',').is_some();
-            if !trailing_comma {
-                self.expect(close)?;
-                return Ok((items, false));
-            }
-        }
-    }
-
-    fn dict(&mut self, depth: usize) -> Result<Value> {
-        self.expect('{')?;
-        let mut pairs = Vec::new();
-        loop {
-            self.skip_space();
-            if self.chars.next_if(|&(_, c)| c == '}').is_some() {
-                return Ok(Value::Dict(pairs));
-            }
-            let key = self.value(depth + 1)?;
-            self.expect(':')?;
-            let value = self.value(depth + 1)?;
-            pairs.push((key, value));
-            self.skip_space();
-            if self.chars.next_if(|&(_, c)| c == ',').is_none() {
-                self.expect('}')?;
-                return Ok(Value::Dict(pairs));
-            }
-        }
-    }
-
-    fn string(&mut self) -> Result<Value> {
-        let Some((_, quote)) = self.chars.next() else {
-            return Err(self.unexpected("a string"));
-        };
-        let mut out = String::new();
-        loop {
-            match self.chars.next() {
-                None => return Err(header_error("cannot parse header: unterminated string")),
-                Some((_, c)) if c == quote => return Ok(Value::Str(out)),
-                Some((_, '\\')) => match self.chars.next() {
-                    Some((_, c @ ('\\' | '\'' | '"'))) => out.push(c),
-                    Some((_, 'n')) => out.push('\n'),
-                    Some((_, 't')) => out.push('\t'),
-                    Some((at, c)) => {
-                        return Err(header_error(format!(
-                            "cannot parse header: unsupported escape \\{c} at character {at}"
-                        )))
-                    }
-                    None => return Err(header_error("cannot parse header: unterminated string")),
-                },
-                Some((_, '\n')) => {
-                    return Err(header_error("cannot parse header: newline inside a string"))
-                }
-                Some((_, c)) => out.push(c),
-            }
-        }
-    }
-
-    fn int(&mut self) -> Result<Value> {
-        let start = self.chars.peek().map_or(self.text.len(), |&(i, _)| i);
-        let negative = matches!(
-            self.chars.next_if(|&(_, c)| c == '-' || c == '+'),
-            Some((_, '-'))
-        );
-        let mut value: i128 = 0;
-        let mut digits = 0;
-        while let Some((_, c)) = self.chars.next_if(|(_, c)| c.is_ascii_digit()) {
-            let digit = i128::from(c as u8 - b'0');
-            value = value
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(digit))
-                .ok_or_else(|| {
-                    header_error(format!(
-                        "cannot parse header: integer at character {start} is too large"
-                    ))
-                })?;
-            digits += 1;
-        }
-        if digits == 0 {
-            return Err(self.unexpected("a digit"));
-        }
-        // Python 2 wrote longs as `3L`; numpy still accepts them in v1/v2 headers.
-        if self.allow_long_suffix {
-            self.chars.next_if(|&(_, c)| c == 'L' || c == 'l');
-        }
-        if self
-            .chars
-            .peek()
-            .is_some_and(|&(_, c)| c.is_alphanumeric() || c == '_' || c == '.')
-        {
-            return Err(self.unexpected("the end of an integer"));
-        }
-        Ok(Value::Int(if negative { -value } else { value }))
-    }
-
-    fn word(&mut self) -> Result<Value> {
-        let start = self.chars.peek().map_or(self.text.len(), |&(i, _)| i);
-        let mut end = start;
-        while let Some((i, c)) = self
-            .chars
-            .next_if(|(_, c)| c.is_alphanumeric() || *c == '_')
-        {
-            end = i + c.len_utf8();
-        }
-        match &self.text[start..end] {
-            "True" => Ok(Value::Bool(true)),
-            "False" => Ok(Value::Bool(false)),
-            "None" => Ok(Value::None),
-            word => Err(header_error(format!(
-                "cannot parse header: {word:?} at character {start} is not a literal"
-            ))),
-        }
-    }
-}
-
-/// Python's `repr` of a string: single quotes unless the text holds one and no double quote.
 /// A descr as the header writes it: a structured one (a list of fields)
 /// as the literal it is, any other as a quoted string.
 fn descr_repr(descr: &str) -> String {
     let structured = descr.starts_with('[')
-        && parse_literal(descr)
-            .is_ok_and(|v| matches!(v, Value::List(_)) && v.is_dtype_descriptor());
+        && literal::parse(descr)
+            .is_ok_and(|v| matches!(v, Literal::List(_)) && is_dtype_descriptor(&v));
     if structured {
         descr.to_owned()
     } else {
         python_str_repr(descr)
-    }
-}
-
-pub(crate) fn python_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// Python's `repr` of a tuple of ints: `()`, `(3,)`, `(2, 3)`.
-pub(crate) fn python_tuple_repr(shape: &[usize]) -> String {
-    match shape {
-        [] => "()".to_owned(),
-        [n] => format!("({n},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 

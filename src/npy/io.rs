@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use ndarray::{Array, ArrayBase, Data, Dimension, ShapeBuilder};
+use ndarray::{Array, ArrayRef, Dimension, ShapeBuilder};
 
 use std::mem::size_of;
 
@@ -93,6 +93,7 @@ impl MemmapOptions {
         &self,
         path: impl AsRef<Path>,
     ) -> Result<Array<A, D>> {
+        self.refuse_header_settings("read_npy")?;
         read_npy_with_limit(path.as_ref(), self.max_header_size)
     }
 
@@ -102,7 +103,24 @@ impl MemmapOptions {
     /// # Errors
     /// As for [`read_npy_header`](crate::read_npy_header).
     pub fn read_npy_header(&self, path: impl AsRef<Path>) -> Result<NpyHeader> {
+        self.refuse_header_settings("read_npy_header")?;
         read_header_of(path.as_ref(), self.max_header_size)
+    }
+
+    /// The copying `.npy` reads take only `max_header_size`: the header
+    /// gives the rest.
+    fn refuse_header_settings(&self, terminal: &'static str) -> Result<()> {
+        use crate::options::Setting;
+        self.refuse_settings(
+            terminal,
+            &[
+                Setting::Offset,
+                Setting::Shape,
+                Setting::Order,
+                Setting::Dtype,
+            ],
+            "the .npy header gives it",
+        )
     }
 }
 
@@ -203,10 +221,9 @@ const READER: &str = "<reader>";
 /// # Errors
 /// [`Error::NoNpyDescr`], [`Error::SizeOverflow`], and [`Error::Io`] naming
 /// `<writer>` if a write fails.
-pub fn write_npy_to<A, S, D>(mut writer: impl Write, array: &ArrayBase<S, D>) -> Result<()>
+pub fn write_npy_to<A, D>(mut writer: impl Write, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     let (header, _) = npy_header_of(array)?;
@@ -214,10 +231,9 @@ where
 }
 
 /// The `.npy` header `np.save` writes for `array`, and the data's length.
-fn npy_header_of<A, S, D>(array: &ArrayBase<S, D>) -> Result<(Vec<u8>, usize)>
+fn npy_header_of<A, D>(array: &ArrayRef<A, D>) -> Result<(Vec<u8>, usize)>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     let descr = descr_of::<A>()?;
@@ -228,22 +244,21 @@ where
 
 /// `np.save`'s rule: Fortran order only for arrays that are Fortran- but
 /// not C-contiguous.
-fn saved_as_fortran<S: Data, D: Dimension>(array: &ArrayBase<S, D>) -> bool {
+fn saved_as_fortran<A, D: Dimension>(array: &ArrayRef<A, D>) -> bool {
     !array.is_standard_layout()
         && array.t().is_standard_layout()
         && is_fortran_only(Order::Fortran, array.shape())
 }
 
 /// Writes the header, then the elements in the order the header says.
-fn write_array<A, S, D>(
+fn write_array<A, D>(
     writer: &mut impl Write,
     header: &[u8],
-    array: &ArrayBase<S, D>,
+    array: &ArrayRef<A, D>,
     path: &Path,
 ) -> Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     let io = |e| Error::io("write .npy", path, e);
@@ -327,10 +342,9 @@ pub(crate) fn fill_error<A: Element>(
 /// assert!(ndarray_memmap::read_npy_header(&path)?.fortran_order);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write_npy<A, S, D>(path: impl AsRef<Path>, array: &ArrayBase<S, D>) -> Result<()>
+pub fn write_npy<A, D>(path: impl AsRef<Path>, array: &ArrayRef<A, D>) -> Result<()>
 where
     A: Element,
-    S: Data<Elem = A>,
     D: Dimension,
 {
     let path = path.as_ref();

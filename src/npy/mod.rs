@@ -8,7 +8,7 @@ mod rewrite;
 mod view;
 mod writer;
 
-pub use header::{NpyHeader, MAGIC};
+pub use header::NpyHeader;
 pub(crate) use io::read_header_of;
 #[cfg(feature = "npz")]
 pub(crate) use io::read_npy_stream;

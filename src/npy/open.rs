@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
-use ndarray::{ArrayBase, Data, Dimension};
+use ndarray::{ArrayRef, Dimension};
 
 use crate::element::{type_name, DType, DescrCheck, Element};
 use crate::error::{Error, Result};
@@ -13,7 +13,7 @@ use crate::guard::{Memmap, MemmapMut, NpyLayout};
 use crate::layout::Order;
 use crate::mode::Mode;
 use crate::npy::header::{read_header, NpyHeader};
-use crate::options::{grow, MemmapOptions, Opened, Plan, Target};
+use crate::options::{grow, terminal_name, MemmapOptions, Opened, Plan, Setting, Target};
 use crate::sys;
 
 /// `np.save` writes `fortran_order: True` only for arrays that are Fortran-
@@ -184,12 +184,18 @@ impl MemmapOptions {
         path: impl AsRef<Path>,
     ) -> Result<MemmapMut<A, D>> {
         let path = path.as_ref();
+        self.refuse_settings(
+            "create_npy",
+            &[Setting::Offset],
+            "the data starts after the header it writes",
+        )?;
+        self.refuse_dtype("create_npy")?;
         let shape = self.shape.as_deref().ok_or(Error::ShapeRequired {
             reason: "create a .npy file",
         })?;
         // `open_memmap(..., fortran_order=True)` writes `True` whatever the
         // shape; only `np.save` of an array asks whether it is also C order.
-        let order = self.order;
+        let order = self.layout_order();
         let fortran = order == Order::Fortran;
         let header = NpyHeader::format(&descr_of::<A>()?, fortran, shape);
         let plan = Plan::<D>::new::<A>(shape, header.len() as u64, order)?;
@@ -228,14 +234,13 @@ impl MemmapOptions {
     /// # Errors
     /// As for [`create_npy`](MemmapOptions::create_npy).
     #[allow(unsafe_code)]
-    pub unsafe fn create_npy_with<A, S, D>(
+    pub unsafe fn create_npy_with<A, D>(
         &self,
         path: impl AsRef<Path>,
-        array: &ArrayBase<S, D>,
+        array: &ArrayRef<A, D>,
     ) -> Result<MemmapMut<A, D>>
     where
         A: Element + Clone,
-        S: Data<Elem = A>,
         D: Dimension,
     {
         let order = if array.is_standard_layout() || !array.t().is_standard_layout() {
@@ -256,6 +261,16 @@ impl MemmapOptions {
         target: Target<'_>,
         mode: Mode,
     ) -> Result<(Opened, Plan<D>)> {
+        self.refuse_settings(
+            terminal_name(&target, mode, "npy"),
+            &[
+                Setting::Offset,
+                Setting::Shape,
+                Setting::Order,
+                Setting::Dtype,
+            ],
+            "the .npy header gives it",
+        )?;
         let mut opened = Opened::open_target(target, mode, self)?;
         // One read of 4 KiB holds any ordinary header: one system call, not three.
         // Positional reads: a lent file's position is its owner's.

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::Path;
 
-use ndarray::{ArrayBase, Data, Dimension};
+use ndarray::{ArrayRef, Dimension};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -109,9 +109,8 @@ impl<A: Element> NpyWriter<A> {
     ///
     /// # Errors
     /// [`Error::AppendShape`] for rows of another shape; [`Error::Io`].
-    pub fn write<S, D>(&mut self, block: &ArrayBase<S, D>) -> Result<()>
+    pub fn write<D>(&mut self, block: &ArrayRef<A, D>) -> Result<()>
     where
-        S: Data<Elem = A>,
         D: Dimension,
     {
         if block.ndim() != self.row_shape.len() + 1 || block.shape()[1..] != self.row_shape[..] {

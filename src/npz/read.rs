@@ -145,6 +145,17 @@ impl NpzArchive<File> {
         options: &MemmapOptions,
         key: &str,
     ) -> Result<(MemmapOptions, PathBuf)> {
+        use crate::options::Setting;
+        options.refuse_settings(
+            "an .npz member map",
+            &[
+                Setting::Offset,
+                Setting::Shape,
+                Setting::Order,
+                Setting::Dtype,
+            ],
+            "the member's header and its place in the archive give it",
+        )?;
         let index = self.index_of(key)?;
         let name = self.members[index].clone();
         let header = self.header_at(index, options.max_header_size)?;

@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayBase, Data, Dimension};
+use ndarray::{ArrayRef, Dimension};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -123,10 +123,9 @@ impl<W: Write + Seek> NpzWriter<W> {
     /// # Errors
     /// [`Error::Npz`] for a key used already, [`Error::NoNpyDescr`],
     /// [`Error::Io`] if writing fails.
-    pub fn add<A, S, D>(&mut self, key: &str, array: &ArrayBase<S, D>) -> Result<()>
+    pub fn add<A, D>(&mut self, key: &str, array: &ArrayRef<A, D>) -> Result<()>
     where
         A: Element,
-        S: Data<Elem = A>,
         D: Dimension,
     {
         let total = NpyHeader::format(&descr_of::<A>()?, false, array.shape()).len() as u64
@@ -260,9 +259,8 @@ impl<W: Write + Seek, A: Element> NpzMember<'_, W, A> {
     /// # Errors
     /// [`Error::AppendShape`] for rows of the wrong shape, [`Error::InvalidShape`]
     /// for more rows than the member holds, [`Error::Io`].
-    pub fn write<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
+    pub fn write<D>(&mut self, rows: &ArrayRef<A, D>) -> Result<()>
     where
-        S: Data<Elem = A>,
         D: Dimension,
     {
         let axis = match self.order {

@@ -11,7 +11,7 @@
 
 use crate::element::simple_descr_size;
 use crate::error::{Error, Result};
-use crate::npy::header::{parse_literal, python_str_repr, python_tuple_repr, Value};
+use crate::literal::{self, python_str_repr, python_tuple_repr, Literal};
 
 /// A structured dtype: its fields in order, at their byte offsets, and the
 /// size of one record (which counts padding between and after fields).
@@ -86,7 +86,7 @@ impl RecordDescr {
         let invalid = |why: &str| Error::UnsupportedDtype {
             descr: format!("{descr} ({why})"),
         };
-        let value = parse_literal(descr).map_err(|_| invalid("not a Python literal"))?;
+        let value = literal::parse(descr).map_err(|_| invalid("not a Python literal"))?;
         from_value(&value).map_err(|why| invalid(&why))
     }
 
@@ -124,14 +124,14 @@ impl RecordDescr {
     }
 }
 
-fn from_value(value: &Value) -> std::result::Result<RecordDescr, String> {
-    let Value::List(entries) = value else {
+fn from_value(value: &Literal) -> std::result::Result<RecordDescr, String> {
+    let Literal::List(entries) = value else {
         return Err("a structured descr is a list of fields".to_owned());
     };
     let mut fields = Vec::new();
     let mut offset = 0usize;
     for entry in entries {
-        let Value::Tuple(parts) = entry else {
+        let Literal::Tuple(parts) = entry else {
             return Err("each field is a tuple".to_owned());
         };
         let (name, dtype, shape) = match parts.as_slice() {
@@ -140,21 +140,21 @@ fn from_value(value: &Value) -> std::result::Result<RecordDescr, String> {
             _ => return Err("each field is (name, type) or (name, type, shape)".to_owned()),
         };
         let (title, name) = match name {
-            Value::Str(name) => (None, name.clone()),
-            Value::Tuple(pair) => match pair.as_slice() {
-                [Value::Str(title), Value::Str(name)] => (Some(title.clone()), name.clone()),
-                [Value::None, Value::Str(name)] => (None, name.clone()),
+            Literal::Str(name) => (None, name.clone()),
+            Literal::Tuple(pair) => match pair.as_slice() {
+                [Literal::Str(title), Literal::Str(name)] => (Some(title.clone()), name.clone()),
+                [Literal::None, Literal::Str(name)] => (None, name.clone()),
                 _ => return Err("a titled name is (title, name)".to_owned()),
             },
             _ => return Err("a field name is a string".to_owned()),
         };
         let dtype = match dtype {
-            Value::Str(simple) => {
+            Literal::Str(simple) => {
                 simple_descr_size(simple)
                     .ok_or_else(|| format!("field type {simple:?} has no fixed size"))?;
                 FieldDescr::Simple(simple.clone())
             }
-            nested @ Value::List(_) => FieldDescr::Record(from_value(nested)?),
+            nested @ Literal::List(_) => FieldDescr::Record(from_value(nested)?),
             _ => return Err("a field type is a descr string or a list of fields".to_owned()),
         };
         let field = RecordField {
@@ -191,15 +191,15 @@ fn from_value(value: &Value) -> std::result::Result<RecordDescr, String> {
     })
 }
 
-fn shape_of(value: &Value) -> std::result::Result<Vec<usize>, String> {
-    let dim = |v: &Value| match v {
-        Value::Int(n) => usize::try_from(*n).map_err(|_| format!("dimension {n} is not valid")),
+fn shape_of(value: &Literal) -> std::result::Result<Vec<usize>, String> {
+    let dim = |v: &Literal| match v {
+        Literal::Int(n) => usize::try_from(*n).map_err(|_| format!("dimension {n} is not valid")),
         _ => Err("a shape holds integers".to_owned()),
     };
     match value {
-        Value::Tuple(items) => items.iter().map(dim).collect(),
+        Literal::Tuple(items) => items.iter().map(dim).collect(),
         // numpy accepts a bare integer: ('a', '<f4', 3) is (3,).
-        single @ Value::Int(_) => Ok(vec![dim(single)?]),
+        single @ Literal::Int(_) => Ok(vec![dim(single)?]),
         _ => Err("a field shape is a tuple".to_owned()),
     }
 }

@@ -1,6 +1,6 @@
 //! One field of a record array, viewed in place: numpy's `a['x']`.
 
-use ndarray::{ArrayView, Dimension, IxDyn, ShapeBuilder};
+use ndarray::{ArrayRef, ArrayView, Dimension, IxDyn, ShapeBuilder};
 
 use crate::element::type_name;
 use crate::error::{Error, Result};
@@ -27,7 +27,7 @@ use crate::record::typed::{FieldType, Record};
 /// npy_record!(Point { x, y, id });
 ///
 /// let points = Array1::from_shape_fn(3, |i| Point { x: i as f32, y: -(i as f32), id: 7, _pad: 0 });
-/// let ys = record_field::<_, f32, _>(&points.view(), "y")?;
+/// let ys = record_field::<_, f32, _>(&points, "y")?;
 /// assert_eq!(ys.iter().copied().collect::<Vec<_>>(), [0.0, -1.0, -2.0]);
 /// # Ok::<(), ndarray_memmap::Error>(())
 /// ```
@@ -37,7 +37,7 @@ use crate::record::typed::{FieldType, Record};
 /// another type than `F`; [`Error::InvalidShape`] where the layout rules
 /// above do not hold (read the field by copying instead: `records.map(|r| r.x)`).
 pub fn record_field<'a, R, F, D>(
-    records: &ArrayView<'a, R, D>,
+    records: &'a ArrayRef<R, D>,
     name: &str,
 ) -> Result<ArrayView<'a, F, IxDyn>>
 where
@@ -86,7 +86,7 @@ where
         )));
     }
     let memory = records
-        .to_slice_memory_order()
+        .as_slice_memory_order()
         .ok_or_else(|| layout_error("the records are not contiguous in memory".to_owned()))?;
     let flat: &'a [F] =
         bytemuck::try_cast_slice(bytemuck::cast_slice::<R, u8>(memory)).map_err(|e| {

@@ -120,7 +120,11 @@ fn same_as_typed<T: Scalar + PartialEq + Debug + Default>(path: &Path, work: &Pa
     let created = unsafe { create.open_npy_any(&through_any, Mode::Create) }.unwrap();
     assert!(matches!(created, AnyGuard::Writable(_)));
     created.close().unwrap();
-    drop(unsafe { create.create_npy::<T, IxDyn>(&through_typed) }.unwrap());
+    let typed_create = MemmapOptions::new()
+        .shape(IxDyn(typed.shape()))
+        .order(order)
+        .clone();
+    drop(unsafe { typed_create.create_npy::<T, IxDyn>(&through_typed) }.unwrap());
     assert_eq!(
         std::fs::read(&through_any).unwrap(),
         std::fs::read(&through_typed).unwrap()

@@ -786,6 +786,11 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             path: Some(p("mixed.npz[readme.txt]")),
             reason: "file ends while reading the magic string: expected 8 bytes, found 5".to_owned(),
         },
+        Error::SettingNotApplicable {
+            setting: "shape",
+            terminal: "open_npy",
+            reason: "the .npy header gives it",
+        },
         Error::NotMappable {
             path: Some(p("o.npz")),
             name: "ccc.npy".to_owned(),
@@ -817,4 +822,118 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             "no row of docs/safety.md shows this message: {message}"
         );
     }
+}
+
+#[test]
+fn setting_not_applicable_names_the_setting_the_terminal_and_what_decides_instead() {
+    let dir = tempdir();
+    let npy = dir.path().join("a.npy");
+    ndarray_memmap::write_npy(&npy, &Array2::<f64>::zeros((2, 3))).unwrap();
+    let before = Snapshot::take(&npy);
+    let dtype: ndarray_memmap::DType = "f8".parse().unwrap();
+    let check = |outcome: Result<(), Error>, setting: &str, terminal: &str| match outcome {
+        Err(Error::SettingNotApplicable {
+            setting: s,
+            terminal: t,
+            reason,
+        }) => {
+            assert_eq!((s, t), (setting, terminal));
+            assert!(!reason.is_empty());
+        }
+        other => panic!("{setting} for {terminal}: {other:?}"),
+    };
+    unsafe {
+        check(
+            MemmapOptions::new()
+                .shape((2, 3))
+                .open_npy::<f64, Ix2>(&npy)
+                .map(drop),
+            "shape",
+            "open_npy",
+        );
+        check(
+            MemmapOptions::new()
+                .offset(8)
+                .open_npy_mut::<f64, Ix2>(&npy)
+                .map(drop),
+            "offset",
+            "open_npy_mut",
+        );
+        check(
+            MemmapOptions::new()
+                .order(Order::Fortran)
+                .open_npy_copy::<f64, Ix2>(&npy)
+                .map(drop),
+            "order",
+            "open_npy_copy",
+        );
+        check(
+            MemmapOptions::new()
+                .dtype(dtype)
+                .open_npy::<f64, Ix2>(&npy)
+                .map(drop),
+            "dtype",
+            "open_npy",
+        );
+        check(
+            MemmapOptions::new()
+                .dtype(dtype)
+                .open_raw::<f64, Ix1>(&npy)
+                .map(drop),
+            "dtype",
+            "open_raw",
+        );
+        check(
+            MemmapOptions::new()
+                .shape(2)
+                .offset(64)
+                .create_npy::<f64, Ix1>(&npy)
+                .map(drop),
+            "offset",
+            "create_npy",
+        );
+        check(
+            MemmapOptions::new()
+                .shape(2)
+                .dtype(dtype)
+                .create_raw::<f64, Ix1>(&npy)
+                .map(drop),
+            "dtype",
+            "create_raw",
+        );
+        check(
+            MemmapOptions::new()
+                .dtype(dtype)
+                .open_npy_any(&npy, Mode::ReadOnly)
+                .map(drop),
+            "dtype",
+            "open_npy_any of an existing file",
+        );
+    }
+    check(
+        MemmapOptions::new()
+            .shape(3)
+            .offset(8)
+            .scratch::<f64, Ix1>()
+            .map(drop),
+        "offset",
+        "scratch",
+    );
+    check(
+        MemmapOptions::new()
+            .order(Order::Fortran)
+            .read_npy::<f64, Ix2>(&npy)
+            .map(drop),
+        "order",
+        "read_npy",
+    );
+    before.assert_unchanged();
+    // Settings that apply are taken: offset and shape for a raw open.
+    let raw = unsafe {
+        MemmapOptions::new()
+            .offset(128)
+            .shape(6)
+            .open_raw::<f64, Ix1>(&npy)
+    };
+    assert_eq!(raw.unwrap().len(), 6);
 }

@@ -67,7 +67,7 @@ fn appended_rows_give_np_saves_bytes_in_c_and_fortran_order() {
     let c = dir.path().join("c.npy");
     let mut log = new_log(&c);
     for i in 0..5000 {
-        log.append(&row(i).view()).unwrap();
+        log.append(&row(i)).unwrap();
     }
     assert_eq!(log.view(), expected(5000).view());
     assert!(log.capacity() >= 5000);
@@ -86,7 +86,7 @@ fn appended_rows_give_np_saves_bytes_in_c_and_fortran_order() {
     assert_eq!(cols.axis(), Axis(1));
     cols.view_mut().assign(&array![[1, 4], [2, 5], [3, 6]]);
     for k in 0..100 {
-        cols.append(&array![[k], [k + 1], [k + 2]].view()).unwrap();
+        cols.append(&array![[k], [k + 1], [k + 2]]).unwrap();
     }
     cols.close().unwrap();
     let back = read_npy::<i32, Ix2>(&f).unwrap();
@@ -102,7 +102,7 @@ fn resize_truncate_and_reserve_never_show_stale_rows() {
     let path = dir.path().join("a.npy");
     let mut a = new_log(&path);
     for i in 0..10 {
-        a.append(&row(i).view()).unwrap();
+        a.append(&row(i)).unwrap();
     }
     a.truncate(4).unwrap();
     assert_eq!(read_npy_header(&path).unwrap().shape, [4, 3]);
@@ -154,7 +154,7 @@ fn a_wrong_row_shape_is_refused_and_changes_nothing() {
         .unwrap()
         .into_growable()
         .unwrap();
-    match a.append(&Array2::<f64>::zeros((2, 4)).view()) {
+    match a.append(&Array2::<f64>::zeros((2, 4))) {
         Err(Error::AppendShape {
             expected,
             found,
@@ -182,8 +182,7 @@ fn raw_files_grow_and_close_at_their_exact_length() {
     .unwrap();
     a.set_growth(Growth::Rows(100));
     for k in 0..250 {
-        a.append(&Array2::from_elem((1, 4), k as f32).view())
-            .unwrap();
+        a.append(&Array2::from_elem((1, 4), k as f32)).unwrap();
     }
     assert_eq!(a.capacity(), 300);
     a.close().unwrap();
@@ -203,7 +202,7 @@ fn locks_and_the_registry_hold_through_remaps() {
     let path = dir.path().join("a.npy");
     let mut a = new_log(&path);
     for i in 0..3 {
-        a.append(&row(i).view()).unwrap();
+        a.append(&row(i)).unwrap();
         // A remap happened on the first append; the file is still ours.
         assert!(matches!(
             unsafe { Array2::<f64>::open_npy(&path) },
@@ -225,7 +224,7 @@ fn a_scratch_array_grows_on_its_own_unlinked_file() {
         .unwrap();
     grown.view_mut().assign(&expected(1));
     for i in 1..200 {
-        grown.append(&row(i).view()).unwrap();
+        grown.append(&row(i)).unwrap();
     }
     assert_eq!(grown.view(), expected(200));
     assert_eq!(grown.path(), None);
@@ -273,7 +272,7 @@ fn a_header_without_room_is_a_typed_error_until_rewritten() {
     let mut more_rows = vec![1usize; 21];
     more_rows[0] = 98;
     let block = ndarray::ArrayD::from_elem(more_rows, 3.0);
-    match a.append(&block.view()) {
+    match a.append(&block) {
         Err(err @ Error::HeaderFull { .. }) => {
             assert!(
                 matches!(
@@ -304,8 +303,8 @@ fn a_header_without_room_is_a_typed_error_until_rewritten() {
         .unwrap()
         .into_growable()
         .unwrap();
-    a.append(&block.view()).unwrap();
-    a.append(&block.view()).unwrap();
+    a.append(&block).unwrap();
+    a.append(&block).unwrap();
     a.close().unwrap();
     assert_eq!(read_npy_header(&path).unwrap().shape[0], 198);
     assert!(is_np_save_identical(&path));
@@ -322,7 +321,7 @@ fn npy_append_array_and_this_crate_append_to_each_others_files() {
     // Ours first, then npy-append-array appends, then ours again.
     let mut a = new_log(&ours);
     for i in 0..100 {
-        a.append(&row(i).view()).unwrap();
+        a.append(&row(i)).unwrap();
     }
     a.close().unwrap();
     python(
@@ -348,7 +347,7 @@ with NpyAppendArray(theirs) as n:
             .into_growable()
             .unwrap();
         for i in from..from + 60 {
-            a.append(&row(i).view()).unwrap();
+            a.append(&row(i)).unwrap();
         }
         a.close().unwrap();
         assert!(is_np_save_identical(path));
@@ -411,7 +410,7 @@ fn crash_child(path: &Path, mode: &str) {
             // Small steps: a remap every 64 rows, so kills land in remaps too.
             a.set_growth(Growth::Rows(64));
             for i in 0..1_000_000 {
-                a.append(&row(i).view()).unwrap();
+                a.append(&row(i)).unwrap();
                 writeln!(stdout, "{}", i + 1).unwrap();
             }
         }
@@ -666,7 +665,7 @@ fn random_appends_resizes_truncates_and_reopens_match_a_vec() {
                         let rows = Array2::from_shape_fn((n, 2), |(i, j)| {
                             counter + 2 * i as u32 + j as u32
                         });
-                        a.append(&rows.view()).unwrap();
+                        a.append(&rows).unwrap();
                         model.extend(rows.rows().into_iter().map(|r| [r[0], r[1]]));
                         counter += 2 * n as u32;
                     }
