@@ -9,8 +9,10 @@
 use std::alloc::{alloc_zeroed, Layout};
 use std::io::{self, Read};
 use std::mem::size_of;
+use std::path::Path;
 
-use crate::element::Element;
+use crate::element::{type_name, Element};
+use crate::error::Error;
 
 /// Why a buffer could not be filled.
 #[derive(Debug)]
@@ -161,5 +163,34 @@ mod tests {
             Err(FillError::OutOfMemory(bytes)) => assert_eq!(bytes, usize::MAX),
             other => panic!("{other:?}"),
         }
+    }
+}
+
+/// The crate's error for bytes that cannot be viewed as `A`s: an invalid
+/// value (naming the first) or misaligned data.
+pub(crate) fn cast_error<A: Element>(
+    path: Option<&Path>,
+    offset: u64,
+    bytes: &[u8],
+    err: bytemuck::checked::CheckedCastError,
+) -> Error {
+    match err {
+        bytemuck::checked::CheckedCastError::InvalidBitPattern => {
+            let (index, found) = match first_invalid::<A>(bytes) {
+                FillError::Invalid { index, found } => (index, found),
+                _ => (0, Vec::new()),
+            };
+            Error::InvalidValue {
+                path: path.map(Path::to_path_buf),
+                element: type_name::<A>(),
+                index,
+                found,
+            }
+        }
+        bytemuck::checked::CheckedCastError::PodCastError(_) => Error::Misaligned {
+            offset,
+            align: std::mem::align_of::<A>(),
+            element: type_name::<A>(),
+        },
     }
 }

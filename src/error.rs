@@ -250,7 +250,7 @@ pub enum Error {
     #[error("advice {advice:?} would discard the private pages of a copy-on-write map")]
     UnsoundAdvice {
         /// The refused hint.
-        advice: crate::Advice,
+        advice: crate::advice::Advice,
     },
 
     /// The path names something other than a regular file (a directory, a

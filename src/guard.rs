@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Axis, Dimension, IxDyn, RemoveAxis};
 
+use crate::advice::Advice;
 use crate::element::{type_name, Element};
 use crate::error::{Error, Result};
 use crate::layout::Order;
-use crate::map::{Advice, ReadMapping, WriteMapping};
+use crate::map::{ReadMapping, WriteMapping};
 use crate::mode::Mode;
 use crate::prefetch::{Prefetcher, Touch};
 use crate::registry::{GuardFile, Registration};

@@ -98,6 +98,7 @@
 // marked with the feature that enables them.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod advice;
 mod any;
 mod buffer;
 mod element;
@@ -125,6 +126,7 @@ mod round_f16;
 mod scalar;
 mod sys;
 
+pub use advice::Advice;
 pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut, ViewVisitor};
 pub use element::{trim_nul, ByteOrder, DType, Element, Kind};
 pub use error::{Error, FileTooShortRemedy, Result};
@@ -132,7 +134,6 @@ pub use ext::MemmapExt;
 pub use grow::{Growable, Growth};
 pub use guard::{Chunks, Memmap, MemmapMut, AUTO_PREFETCH_BYTES};
 pub use layout::Order;
-pub use map::Advice;
 pub use mode::Mode;
 pub use npy::{
     read_npy, read_npy_from, read_npy_header, rewrite_npy_with_room, view_npy, view_npy_mut,

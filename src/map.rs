@@ -16,41 +16,11 @@ use std::sync::Arc;
 use memmap2::{Mmap, MmapMut, MmapOptions};
 use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Dimension, StrideShape};
 
-use crate::element::{type_name, Element};
+use crate::advice::Advice;
+use crate::buffer::cast_error;
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::prefetch::{Prefault, Prefetcher, Touch};
-
-/// An access-pattern hint for the kernel (`madvise`). A no-op where the
-/// platform has no `madvise`.
-///
-/// Give one when opening ([`MemmapOptions::advice`](crate::MemmapOptions::advice))
-/// or later ([`Memmap::advise`](crate::Memmap::advise), `advise_rows`). The
-/// measured effect of each is in [`docs::performance`](crate::docs::performance).
-///
-/// ```
-/// use ndarray::Array1;
-/// use ndarray_memmap::{Advice, MemmapExt};
-/// let data = Array1::<f32>::scratch(1 << 20)?;
-/// data.advise(Advice::Sequential)?;
-/// data.advise_rows(Advice::WillNeed, 0..4096)?;
-/// # Ok::<(), ndarray_memmap::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Advice {
-    /// No special treatment (the kernel's default read-ahead).
-    Normal,
-    /// Pages will be read in order: read ahead aggressively, drop pages behind.
-    Sequential,
-    /// Pages will be read in no order: read only the page that faults.
-    Random,
-    /// Pages will be needed soon: start reading them now.
-    WillNeed,
-    /// Pages are not needed now: the kernel may drop them from this mapping;
-    /// they are read again from the file on the next access. Refused on
-    /// copy-on-write maps, whose private changes it would throw away.
-    DontNeed,
-}
 
 /// How to map: shared read-only, shared writable, or private copy-on-write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,35 +54,6 @@ fn map_options(offset: u64, nbytes: usize, populate: bool) -> MmapOptions {
         options.populate();
     }
     options
-}
-
-/// The crate's error for bytes that cannot be viewed as `A`s: an invalid
-/// value (naming the first) or misaligned data.
-pub(crate) fn cast_error<A: Element>(
-    path: Option<&Path>,
-    offset: u64,
-    bytes: &[u8],
-    err: bytemuck::checked::CheckedCastError,
-) -> Error {
-    match err {
-        bytemuck::checked::CheckedCastError::InvalidBitPattern => {
-            let (index, found) = match crate::buffer::first_invalid::<A>(bytes) {
-                crate::buffer::FillError::Invalid { index, found } => (index, found),
-                _ => (0, Vec::new()),
-            };
-            Error::InvalidValue {
-                path: path.map(Path::to_path_buf),
-                element: type_name::<A>(),
-                index,
-                found,
-            }
-        }
-        bytemuck::checked::CheckedCastError::PodCastError(_) => Error::Misaligned {
-            offset,
-            align: std::mem::align_of::<A>(),
-            element: type_name::<A>(),
-        },
-    }
 }
 
 /// The byte range of a mapping of `map_len` bytes that `shape` elements of

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use ndarray::{Dimension, IntoDimension};
 
+use crate::advice::Advice;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::guard::{Memmap, MemmapMut, Origin};
 use crate::layout::{byte_extent, check_alignment, infer_len, to_dim, Order};
-use crate::map::{Advice, ReadMapping, Sharing, WriteMapping};
+use crate::map::{ReadMapping, Sharing, WriteMapping};
 use crate::mode::Mode;
 use crate::prefetch::Touch;
 use crate::registry::{self, GuardFile, Registration};

@@ -13,8 +13,8 @@ use crate::buffer::{read_elements, FillError};
 use crate::element::{type_name, Element};
 use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, to_dim, Order};
+use crate::npy::dtype::{descr_of, is_fortran_only, match_dtype, with_path, Match};
 use crate::npy::header::{read_header, NpyHeader};
-use crate::npy::open::{descr_of, is_fortran_only, match_dtype, with_path, Match};
 use crate::options::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
 use crate::sys;
 

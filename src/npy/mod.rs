@@ -1,6 +1,7 @@
 //! `.npy` files: mapping them (`open_memmap`, `np.load(mmap_mode=...)`) and
 //! reading or writing them without a mapping (`np.load`, `np.save`).
 
+pub(crate) mod dtype;
 pub(crate) mod header;
 pub(crate) mod io;
 pub(crate) mod open;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::layout::byte_extent;
 use crate::mode::Mode;
+use crate::npy::dtype::with_path;
 use crate::npy::header::{read_header, NpyHeader};
-use crate::npy::open::with_path;
 use crate::options::{MemmapOptions, Opened};
 
 const COPY_CHUNK: usize = 16 << 20;

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder, StrideShape};
 
+use crate::buffer::cast_error;
 use crate::element::Element;
 use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, to_dim};
-use crate::map::cast_error;
+use crate::npy::dtype::{match_dtype, Match};
 use crate::npy::header::NpyHeader;
-use crate::npy::open::{match_dtype, Match};
 use crate::options::DEFAULT_MAX_HEADER_SIZE;
 
 /// What errors name as the file.

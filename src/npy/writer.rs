@@ -14,8 +14,8 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::byte_extent;
 use crate::mode::Mode;
+use crate::npy::dtype::descr_of;
 use crate::npy::header::NpyHeader;
-use crate::npy::open::descr_of;
 use crate::options::{MemmapOptions, Opened};
 
 /// Writes a C-order `.npy` file row block by row block, without a map and

@@ -14,8 +14,8 @@ use crate::element::{type_name, Element};
 use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::guard::{Memmap, MemmapMut};
 use crate::layout::byte_extent;
+use crate::npy::dtype::{match_dtype, Match};
 use crate::npy::header::read_header;
-use crate::npy::open::{match_dtype, Match};
 use crate::npy::read_npy_stream;
 use crate::npy::NpyHeader;
 use crate::npz::names::{key_of, lookup};
@@ -355,7 +355,7 @@ impl<R: Read + Seek> NpzArchive<R> {
         let path = self.path.clone();
         let mut member = self.zip.by_index(index).map_err(|e| zip_error(&path, e))?;
         read_header(&mut member, max_header_size)
-            .map_err(|e| crate::npy::open::with_path(e, &member_path))
+            .map_err(|e| crate::npy::dtype::with_path(e, &member_path))
     }
 
     /// `archive.npz[x.npy]`: how errors name a member.

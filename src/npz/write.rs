@@ -12,7 +12,7 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::layout::{byte_extent, Order};
-use crate::npy::open::descr_of;
+use crate::npy::dtype::descr_of;
 use crate::npy::{write_npy_to, NpyHeader};
 use crate::npz::names::member_of;
 use crate::sys;
