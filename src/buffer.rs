@@ -122,6 +122,35 @@ pub(crate) fn first_invalid<A: Element>(bytes: &[u8]) -> FillError {
     FillError::Invalid { index, found }
 }
 
+/// The crate's error for bytes that cannot be viewed as `A`s: an invalid
+/// value (naming the first) or misaligned data.
+pub(crate) fn cast_error<A: Element>(
+    path: Option<&Path>,
+    offset: u64,
+    bytes: &[u8],
+    err: bytemuck::checked::CheckedCastError,
+) -> Error {
+    match err {
+        bytemuck::checked::CheckedCastError::InvalidBitPattern => {
+            let (index, found) = match first_invalid::<A>(bytes) {
+                FillError::Invalid { index, found } => (index, found),
+                _ => (0, Vec::new()),
+            };
+            Error::InvalidValue {
+                path: path.map(Path::to_path_buf),
+                element: type_name::<A>(),
+                index,
+                found,
+            }
+        }
+        bytemuck::checked::CheckedCastError::PodCastError(_) => Error::Misaligned {
+            offset,
+            align: std::mem::align_of::<A>(),
+            element: type_name::<A>(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,34 +192,5 @@ mod tests {
             Err(FillError::OutOfMemory(bytes)) => assert_eq!(bytes, usize::MAX),
             other => panic!("{other:?}"),
         }
-    }
-}
-
-/// The crate's error for bytes that cannot be viewed as `A`s: an invalid
-/// value (naming the first) or misaligned data.
-pub(crate) fn cast_error<A: Element>(
-    path: Option<&Path>,
-    offset: u64,
-    bytes: &[u8],
-    err: bytemuck::checked::CheckedCastError,
-) -> Error {
-    match err {
-        bytemuck::checked::CheckedCastError::InvalidBitPattern => {
-            let (index, found) = match first_invalid::<A>(bytes) {
-                FillError::Invalid { index, found } => (index, found),
-                _ => (0, Vec::new()),
-            };
-            Error::InvalidValue {
-                path: path.map(Path::to_path_buf),
-                element: type_name::<A>(),
-                index,
-                found,
-            }
-        }
-        bytemuck::checked::CheckedCastError::PodCastError(_) => Error::Misaligned {
-            offset,
-            align: std::mem::align_of::<A>(),
-            element: type_name::<A>(),
-        },
     }
 }
