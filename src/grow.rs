@@ -13,13 +13,13 @@ use std::path::Path;
 use ndarray::{ArrayRef, ArrayView, ArrayViewMut, Axis, Dimension, IxDyn};
 
 use crate::element::Element;
+use crate::engine::grow;
 use crate::error::{Error, Result};
 use crate::guard::{MemmapMut, NpyLayout, Origin};
 use crate::layout::{byte_extent, Order};
 use crate::map::{Sharing, WriteMapping};
 use crate::mode::Mode;
 use crate::npy::NpyHeader;
-use crate::options::grow;
 
 /// How far ahead the mapping is extended when an append needs room (the
 /// file grows only as rows are written).

@@ -13,10 +13,11 @@ use std::fs::File;
 use ndarray::Dimension;
 
 use crate::element::Element;
+use crate::engine::Target;
 use crate::error::Result;
 use crate::guard::{Memmap, MemmapMut};
 use crate::mode::Mode;
-use crate::options::{MemmapOptions, Target};
+use crate::options::MemmapOptions;
 
 impl MemmapOptions {
     /// [`open_raw`](MemmapOptions::open_raw) of a raw file the caller has open

@@ -102,6 +102,7 @@ mod advice;
 mod any;
 mod buffer;
 mod element;
+mod engine;
 mod error;
 mod ext;
 mod grow;

@@ -5,10 +5,11 @@ use std::path::Path;
 use ndarray::IxDyn;
 
 use super::{with_element_type, AnyGuard};
+use crate::engine::Setting;
 use crate::error::{Error, Result};
 use crate::mode::Mode;
 use crate::npy::read_header_of;
-use crate::options::{MemmapOptions, Setting};
+use crate::options::MemmapOptions;
 use crate::scalar::Scalar;
 use crate::DType;
 

@@ -110,7 +110,7 @@ impl MemmapOptions {
     /// The copying `.npy` reads take only `max_header_size`: the header
     /// gives the rest.
     fn refuse_header_settings(&self, terminal: &'static str) -> Result<()> {
-        use crate::options::Setting;
+        use crate::engine::Setting;
         self.refuse_settings(
             terminal,
             &[

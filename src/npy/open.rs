@@ -7,13 +7,14 @@ use std::path::Path;
 use ndarray::{ArrayRef, Dimension};
 
 use crate::element::Element;
+use crate::engine::{grow, terminal_name, Opened, Plan, Setting, Target};
 use crate::error::{Error, Result};
 use crate::guard::{Memmap, MemmapMut, NpyLayout};
 use crate::layout::Order;
 use crate::mode::Mode;
 use crate::npy::dtype::{descr_of, match_dtype, with_path, Match};
 use crate::npy::header::{read_header, NpyHeader};
-use crate::options::{grow, terminal_name, MemmapOptions, Opened, Plan, Setting, Target};
+use crate::options::MemmapOptions;
 use crate::sys;
 
 impl MemmapOptions {

@@ -5,12 +5,13 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::engine::Opened;
 use crate::error::{Error, Result};
 use crate::layout::byte_extent;
 use crate::mode::Mode;
 use crate::npy::dtype::with_path;
 use crate::npy::header::{read_header, NpyHeader};
-use crate::options::{MemmapOptions, Opened};
+use crate::options::MemmapOptions;
 
 const COPY_CHUNK: usize = 16 << 20;
 

@@ -11,12 +11,13 @@ use std::path::Path;
 use ndarray::{ArrayRef, Dimension};
 
 use crate::element::Element;
+use crate::engine::Opened;
 use crate::error::{Error, Result};
 use crate::layout::byte_extent;
 use crate::mode::Mode;
 use crate::npy::dtype::descr_of;
 use crate::npy::header::NpyHeader;
-use crate::options::{MemmapOptions, Opened};
+use crate::options::MemmapOptions;
 
 /// Writes a C-order `.npy` file row block by row block, without a map and
 /// without holding the array: `np.save` for arrays produced in pieces.

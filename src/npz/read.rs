@@ -145,7 +145,7 @@ impl NpzArchive<File> {
         options: &MemmapOptions,
         key: &str,
     ) -> Result<(MemmapOptions, PathBuf)> {
-        use crate::options::Setting;
+        use crate::engine::Setting;
         options.refuse_settings(
             "an .npz member map",
             &[
