@@ -17,9 +17,9 @@ use crate::guard::{Memmap, MemmapMut, Origin};
 use crate::layout::{byte_extent, check_alignment, infer_len, to_dim, Order};
 use crate::map::{ReadMapping, Sharing, WriteMapping};
 use crate::mode::Mode;
-use crate::options::{MemmapOptions, Populate};
 use crate::prefetch::Touch;
 use crate::registry::{self, GuardFile, Registration};
+use crate::settings::{MemmapOptions, Populate};
 use crate::sys;
 
 /// The public terminal that opens `target` in `mode`, for messages:

@@ -7,7 +7,7 @@ use ndarray::{Array, Dimension, IntoDimension};
 use crate::element::Element;
 use crate::error::Result;
 use crate::guard::{Memmap, MemmapMut};
-use crate::options::MemmapOptions;
+use crate::settings::MemmapOptions;
 
 /// Opens files as arrays, spelled like ndarray's own constructors:
 /// `Array2::<f32>::open_raw(path, (3, 4))`.

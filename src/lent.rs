@@ -17,7 +17,7 @@ use crate::engine::Target;
 use crate::error::Result;
 use crate::guard::{Memmap, MemmapMut};
 use crate::mode::Mode;
-use crate::options::MemmapOptions;
+use crate::settings::MemmapOptions;
 
 impl MemmapOptions {
     /// [`open_raw`](MemmapOptions::open_raw) of a raw file the caller has open

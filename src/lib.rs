@@ -125,6 +125,7 @@ mod registry;
 #[cfg(feature = "half")]
 mod round_f16;
 mod scalar;
+mod settings;
 mod sys;
 
 pub use advice::Advice;
@@ -143,11 +144,11 @@ pub use npy::{
 #[cfg(feature = "npz")]
 #[cfg_attr(docsrs, doc(cfg(feature = "npz")))]
 pub use npz::{NpzArchive, NpzMember, NpzWriter};
-pub use options::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 #[doc(hidden)]
 pub use record::__field_type_of;
 pub use record::{record_field, FieldDescr, FieldType, Record, RecordDescr, RecordField};
 pub use scalar::{Scalar, Value};
+pub use settings::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
 
 /// The `memmap2` maps [`Memmap::from_mmap`] and [`MemmapMut::from_mmap`]
 /// take, from the same `memmap2` this crate maps with.

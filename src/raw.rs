@@ -14,7 +14,7 @@ use crate::element::{type_name, DType, Element};
 use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, infer_len, to_dim, Order};
 use crate::npy::io::fill_error;
-use crate::options::MemmapOptions;
+use crate::settings::MemmapOptions;
 use crate::sys;
 
 impl MemmapOptions {

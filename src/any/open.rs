@@ -9,8 +9,8 @@ use crate::engine::Setting;
 use crate::error::{Error, Result};
 use crate::mode::Mode;
 use crate::npy::read_header_of;
-use crate::options::MemmapOptions;
 use crate::scalar::Scalar;
+use crate::settings::MemmapOptions;
 use crate::DType;
 
 /// The way out when a new file is asked for in the other byte order.

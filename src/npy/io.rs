@@ -15,7 +15,7 @@ use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, to_dim, Order};
 use crate::npy::dtype::{descr_of, is_fortran_only, match_dtype, with_path, Match};
 use crate::npy::header::{read_header, NpyHeader};
-use crate::options::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
+use crate::settings::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
 use crate::sys;
 
 /// Reads only the header of a `.npy` file: for programs that choose the

@@ -14,7 +14,7 @@ use crate::layout::Order;
 use crate::mode::Mode;
 use crate::npy::dtype::{descr_of, match_dtype, with_path, Match};
 use crate::npy::header::{read_header, NpyHeader};
-use crate::options::MemmapOptions;
+use crate::settings::MemmapOptions;
 use crate::sys;
 
 impl MemmapOptions {

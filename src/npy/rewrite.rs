@@ -11,7 +11,7 @@ use crate::layout::byte_extent;
 use crate::mode::Mode;
 use crate::npy::dtype::with_path;
 use crate::npy::header::{read_header, NpyHeader};
-use crate::options::MemmapOptions;
+use crate::settings::MemmapOptions;
 
 const COPY_CHUNK: usize = 16 << 20;
 

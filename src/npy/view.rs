@@ -13,7 +13,7 @@ use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::layout::{byte_extent, to_dim};
 use crate::npy::dtype::{match_dtype, Match};
 use crate::npy::header::NpyHeader;
-use crate::options::DEFAULT_MAX_HEADER_SIZE;
+use crate::settings::DEFAULT_MAX_HEADER_SIZE;
 
 /// What errors name as the file.
 const BYTES: &str = "<bytes>";

@@ -17,7 +17,7 @@ use crate::layout::byte_extent;
 use crate::mode::Mode;
 use crate::npy::dtype::descr_of;
 use crate::npy::header::NpyHeader;
-use crate::options::MemmapOptions;
+use crate::settings::MemmapOptions;
 
 /// Writes a C-order `.npy` file row block by row block, without a map and
 /// without holding the array: `np.save` for arrays produced in pieces.

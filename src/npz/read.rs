@@ -19,7 +19,7 @@ use crate::npy::header::read_header;
 use crate::npy::read_npy_stream;
 use crate::npy::NpyHeader;
 use crate::npz::names::{key_of, lookup};
-use crate::options::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
+use crate::settings::{MemmapOptions, DEFAULT_MAX_HEADER_SIZE};
 use crate::sys;
 
 /// Deflate's largest expansion: 1032 output bytes per input byte.
