@@ -19,6 +19,35 @@ use num_traits::AsPrimitive;
 
 use crate::element::{native as dtype, DType, Element, Kind};
 
+/// The built-in element types, written once: every list of them (the
+/// run-time enums' variants, their dispatch, the dtype-to-type match, the
+/// `Scalar` impls' dtypes) is generated from this one. Invokes
+/// `$callback! { $args ... }` followed by one entry per type:
+/// `Variant(type, Kind, size, "descr");`, a feature-gated type with
+/// `, feature = "name"` last.
+macro_rules! scalar_types {
+    ($($callback:ident)::+ ! { $($args:tt)* }) => {
+        $($callback)::+! {
+            { $($args)* }
+            Bool(bool, Bool, 1, "|b1");
+            I8(i8, Int, 1, "|i1");
+            I16(i16, Int, 2, "<i2");
+            I32(i32, Int, 4, "<i4");
+            I64(i64, Int, 8, "<i8");
+            U8(u8, Uint, 1, "|u1");
+            U16(u16, Uint, 2, "<u2");
+            U32(u32, Uint, 4, "<u4");
+            U64(u64, Uint, 8, "<u8");
+            F16(half::f16, Float, 2, "<f2", feature = "half");
+            F32(f32, Float, 4, "<f4");
+            F64(f64, Float, 8, "<f8");
+            C64(num_complex::Complex<f32>, Complex, 8, "<c8");
+            C128(num_complex::Complex<f64>, Complex, 16, "<c16");
+        }
+    };
+}
+pub(crate) use scalar_types;
+
 /// A value of any [`Scalar`] type, widened without loss: what code that
 /// does not know the element type can compute with.
 ///
@@ -68,13 +97,7 @@ mod sealed {
 /// # Ok::<(), ndarray_memmap::Error>(())
 /// ```
 pub trait Scalar:
-    Element
-    + Copy
-    + PartialEq
-    + std::fmt::Debug
-    + std::fmt::Display
-    + sealed::Convert
-    + crate::any::wrap::Wrap
+    Element + Copy + PartialEq + std::fmt::Debug + std::fmt::Display + sealed::Convert
 {
     /// This type's dtype, in native byte order.
     const DTYPE: DType;
@@ -90,7 +113,7 @@ pub(crate) fn cast<S: Scalar, T: Scalar>(value: S) -> T {
 
 /// Real targets: from every source through `as`.
 macro_rules! real_scalar {
-    ($($ty:ty => $kind:ident),* $(,)?) => {$(
+    ($($ty:ty),* $(,)?) => {$(
         impl sealed::Convert for $ty {
             fn from_value(value: Value) -> Self {
                 match value {
@@ -102,22 +125,10 @@ macro_rules! real_scalar {
                 }
             }
         }
-
-        impl Scalar for $ty {
-            const DTYPE: DType = dtype(Kind::$kind, std::mem::size_of::<$ty>());
-
-            fn to_value(self) -> Value {
-                Value::$kind(self.into())
-            }
-        }
     )*};
 }
 
-real_scalar! {
-    i8 => Int, i16 => Int, i32 => Int, i64 => Int,
-    u8 => Uint, u16 => Uint, u32 => Uint, u64 => Uint,
-    f32 => Float, f64 => Float,
-}
+real_scalar!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
 /// `float16`: every conversion rounds once, from the exact value, as
 /// numpy's `astype` does (never through float32, and never with
@@ -154,16 +165,6 @@ impl sealed::Convert for half::f16 {
     }
 }
 
-#[cfg(feature = "half")]
-#[cfg_attr(docsrs, doc(cfg(feature = "half")))]
-impl Scalar for half::f16 {
-    const DTYPE: DType = dtype(Kind::Float, 2);
-
-    fn to_value(self) -> Value {
-        Value::Float(self.to_f64())
-    }
-}
-
 impl sealed::Convert for bool {
     fn from_value(value: Value) -> Self {
         match value {
@@ -174,14 +175,6 @@ impl sealed::Convert for bool {
             Value::Float(f) => f != 0.0,
             Value::Complex(c) => c.re != 0.0 || c.im != 0.0,
         }
-    }
-}
-
-impl Scalar for bool {
-    const DTYPE: DType = dtype(Kind::Bool, 1);
-
-    fn to_value(self) -> Value {
-        Value::Bool(self)
     }
 }
 
@@ -196,33 +189,60 @@ macro_rules! complex_scalar {
                 }
             }
         }
-
-        impl Scalar for Complex<$part> {
-            const DTYPE: DType = dtype(Kind::Complex, std::mem::size_of::<Complex<$part>>());
-
-            fn to_value(self) -> Value {
-                Value::Complex(Complex::new(self.re.into(), self.im.into()))
-            }
-        }
     )*};
 }
 
 complex_scalar!(f32, f64);
 
+/// `Scalar` for every type of the list: its dtype, and its value widened.
+macro_rules! scalar_impls {
+    ({} $( $variant:ident($ty:ty, $kind:ident, $size:literal, $descr:literal $(, feature = $feature:literal)?); )*) => {$(
+        $(#[cfg(feature = $feature)])?
+        $(#[cfg_attr(docsrs, doc(cfg(feature = $feature)))])?
+        impl Scalar for $ty {
+            const DTYPE: DType = dtype(Kind::$kind, $size);
+
+            fn to_value(self) -> Value {
+                widen!($kind, self)
+            }
+        }
+    )*};
+}
+
+/// A value of kind `$kind` widened without loss.
+macro_rules! widen {
+    (Bool, $x:expr) => {
+        Value::Bool($x)
+    };
+    (Complex, $x:expr) => {
+        Value::Complex(Complex::new($x.re.into(), $x.im.into()))
+    };
+    ($kind:ident, $x:expr) => {
+        Value::$kind($x.into())
+    };
+}
+
+scalar_types!(scalar_impls! {});
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The list's descr and size are the element type's own, for every
+    /// type of the list.
     #[test]
-    fn every_dtype_matches_the_descr() {
-        fn check<T: Scalar>() {
-            assert_eq!(T::DTYPE.descr(), T::NPY_DESCR.unwrap());
+    fn every_listed_type_has_the_descr_and_size_of_its_element_impl() {
+        macro_rules! check_list {
+            ({} $( $variant:ident($ty:ty, $kind:ident, $size:literal, $descr:literal $(, feature = $feature:literal)?); )*) => {$(
+                $(#[cfg(feature = $feature)])?
+                {
+                    assert_eq!(<$ty as Scalar>::DTYPE.descr(), <$ty as Element>::NPY_DESCR.unwrap());
+                    assert_eq!(<$ty as Scalar>::DTYPE, $descr.parse::<DType>().unwrap().to_native());
+                    assert_eq!(std::mem::size_of::<$ty>(), $size);
+                }
+            )*};
         }
-        check::<bool>();
-        check::<i8>();
-        check::<u64>();
-        check::<f32>();
-        check::<Complex<f64>>();
+        scalar_types!(check_list! {});
     }
 
     #[test]

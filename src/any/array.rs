@@ -32,7 +32,6 @@ any_enum!(
     #[derive(Clone, Debug, PartialEq)]
     AnyArray,
     Array,
-    wrap_array,
     "elements."
 );
 

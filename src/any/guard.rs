@@ -42,7 +42,6 @@ any_enum!(
     #[derive(Debug)]
     AnyMemmap,
     Memmap,
-    wrap_read,
     "elements, read-only."
 );
 
@@ -67,7 +66,6 @@ any_enum!(
     #[derive(Debug)]
     AnyMemmapMut,
     MemmapMut,
-    wrap_write,
     "elements, writable."
 );
 

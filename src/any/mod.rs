@@ -41,123 +41,68 @@ pub trait ViewVisitor {
     fn visit<A: crate::Scalar>(self, view: ndarray::ArrayViewD<'_, A>) -> Self::Output;
 }
 
-/// Declares an enum with one variant per supported element type, each
-/// holding `$holder<element, IxDyn>`.
+/// Declares an enum with one variant per element type of
+/// [`scalar_types!`](crate::scalar::scalar_types), each holding
+/// `$holder<element, IxDyn>`, and `From` for every typed holder.
 macro_rules! any_enum {
-    ($(#[$meta:meta])* $name:ident, $holder:ident, $wrap:ident, $what:literal) => {
+    ($(#[$meta:meta])* $name:ident, $holder:ident, $what:literal) => {
+        $crate::scalar::scalar_types!($crate::any::any_enum_of_list! {
+            $(#[$meta])* $name, $holder, $what
+        });
+    };
+}
+
+/// [`any_enum!`]'s expansion, given the list of element types.
+macro_rules! any_enum_of_list {
+    (
+        { $(#[$meta:meta])* $name:ident, $holder:ident, $what:literal }
+        $( $variant:ident($ty:ty, $kind:ident, $size:literal, $descr:literal $(, feature = $feature:literal)?); )*
+    ) => {
         $(#[$meta])*
         #[non_exhaustive]
         pub enum $name {
-            #[doc = concat!("`bool` (`'|b1'`) ", $what)]
-            Bool($holder<bool, ndarray::IxDyn>),
-            #[doc = concat!("`i8` (`'|i1'`) ", $what)]
-            I8($holder<i8, ndarray::IxDyn>),
-            #[doc = concat!("`i16` (`'<i2'`) ", $what)]
-            I16($holder<i16, ndarray::IxDyn>),
-            #[doc = concat!("`i32` (`'<i4'`) ", $what)]
-            I32($holder<i32, ndarray::IxDyn>),
-            #[doc = concat!("`i64` (`'<i8'`) ", $what)]
-            I64($holder<i64, ndarray::IxDyn>),
-            #[doc = concat!("`u8` (`'|u1'`) ", $what)]
-            U8($holder<u8, ndarray::IxDyn>),
-            #[doc = concat!("`u16` (`'<u2'`) ", $what)]
-            U16($holder<u16, ndarray::IxDyn>),
-            #[doc = concat!("`u32` (`'<u4'`) ", $what)]
-            U32($holder<u32, ndarray::IxDyn>),
-            #[doc = concat!("`u64` (`'<u8'`) ", $what)]
-            U64($holder<u64, ndarray::IxDyn>),
-            #[doc = concat!("`half::f16` (`'<f2'`, feature `half`) ", $what)]
-            #[cfg(feature = "half")]
-            #[cfg_attr(docsrs, doc(cfg(feature = "half")))]
-            F16($holder<half::f16, ndarray::IxDyn>),
-            #[doc = concat!("`f32` (`'<f4'`) ", $what)]
-            F32($holder<f32, ndarray::IxDyn>),
-            #[doc = concat!("`f64` (`'<f8'`) ", $what)]
-            F64($holder<f64, ndarray::IxDyn>),
-            #[doc = concat!("`Complex<f32>` (`'<c8'`) ", $what)]
-            C64($holder<num_complex::Complex<f32>, ndarray::IxDyn>),
-            #[doc = concat!("`Complex<f64>` (`'<c16'`) ", $what)]
-            C128($holder<num_complex::Complex<f64>, ndarray::IxDyn>),
+            $(
+                #[doc = concat!("`", stringify!($ty), "` (`'", $descr, "'`) ", $what)]
+                $(#[cfg(feature = $feature)])?
+                $(#[cfg_attr(docsrs, doc(cfg(feature = $feature)))])?
+                $variant($holder<$ty, ndarray::IxDyn>),
+            )*
         }
 
         impl<T: $crate::Scalar> From<$holder<T, ndarray::IxDyn>> for $name {
             fn from(typed: $holder<T, ndarray::IxDyn>) -> Self {
-                <T as $crate::any::wrap::Wrap>::$wrap(typed)
+                $(
+                    $(#[cfg(feature = $feature)])?
+                    let typed = match $crate::any::same::<_, $holder<$ty, ndarray::IxDyn>>(typed) {
+                        Ok(it) => return $name::$variant(it),
+                        Err(other) => other,
+                    };
+                )*
+                drop(typed);
+                unreachable!("every Scalar type has a variant (Scalar is sealed)")
             }
         }
     };
-}
-
-/// Putting a typed holder into its variant: a sealed part of [`Scalar`](crate::Scalar).
-pub(crate) mod wrap {
-    use ndarray::{ArrayD, IxDyn};
-
-    use crate::guard::{Memmap, MemmapMut};
-
-    /// One variant of each run-time enum per element type.
-    pub trait Wrap: Sized + 'static {
-        fn wrap_array(array: ArrayD<Self>) -> super::AnyArray;
-        fn wrap_read(guard: Memmap<Self, IxDyn>) -> super::AnyMemmap;
-        fn wrap_write(guard: MemmapMut<Self, IxDyn>) -> super::AnyMemmapMut;
-    }
-
-    macro_rules! wrap {
-        ($($(#[$attr:meta])* $variant:ident($ty:ty)),*) => {$(
-            $(#[$attr])*
-            impl Wrap for $ty {
-                fn wrap_array(array: ArrayD<Self>) -> super::AnyArray {
-                    super::AnyArray::$variant(array)
-                }
-                fn wrap_read(guard: Memmap<Self, IxDyn>) -> super::AnyMemmap {
-                    super::AnyMemmap::$variant(guard)
-                }
-                fn wrap_write(guard: MemmapMut<Self, IxDyn>) -> super::AnyMemmapMut {
-                    super::AnyMemmapMut::$variant(guard)
-                }
-            }
-        )*};
-    }
-
-    wrap!(
-        Bool(bool),
-        I8(i8),
-        I16(i16),
-        I32(i32),
-        I64(i64),
-        U8(u8),
-        U16(u16),
-        U32(u32),
-        U64(u64),
-        #[cfg(feature = "half")]
-        #[cfg_attr(docsrs, doc(cfg(feature = "half")))]
-        F16(half::f16),
-        F32(f32),
-        F64(f64),
-        C64(num_complex::Complex<f32>),
-        C128(num_complex::Complex<f64>)
-    );
 }
 
 /// Evaluates `$body` with `$inner` bound to the typed value inside `$value`,
 /// whatever its variant: the one place the run-time path dispatches.
 macro_rules! dispatch {
     ($value:expr, $name:ident, $inner:ident => $body:expr) => {
+        $crate::scalar::scalar_types!($crate::any::dispatch_of_list! {
+            $value, $name, $inner, $body
+        })
+    };
+}
+
+/// [`dispatch!`]'s expansion, given the list of element types.
+macro_rules! dispatch_of_list {
+    (
+        { $value:expr, $name:ident, $inner:ident, $body:expr }
+        $( $variant:ident($ty:ty, $kind:ident, $size:literal, $descr:literal $(, feature = $feature:literal)?); )*
+    ) => {
         match $value {
-            $name::Bool($inner) => $body,
-            $name::I8($inner) => $body,
-            $name::I16($inner) => $body,
-            $name::I32($inner) => $body,
-            $name::I64($inner) => $body,
-            $name::U8($inner) => $body,
-            $name::U16($inner) => $body,
-            $name::U32($inner) => $body,
-            $name::U64($inner) => $body,
-            #[cfg(feature = "half")]
-            $name::F16($inner) => $body,
-            $name::F32($inner) => $body,
-            $name::F64($inner) => $body,
-            $name::C64($inner) => $body,
-            $name::C128($inner) => $body,
+            $( $(#[cfg(feature = $feature)])? $name::$variant($inner) => $body, )*
         }
     };
 }
@@ -165,72 +110,48 @@ macro_rules! dispatch {
 /// Evaluates `$body` with the type alias `$T` set to the element type of
 /// `$dtype` (byte order aside), or `$unsupported` if there is none.
 macro_rules! with_element_type {
-    ($dtype:expr, $T:ident => $body:expr, else $unsupported:expr) => {{
-        use $crate::element::Kind;
-        match ($dtype.kind, $dtype.size) {
-            (Kind::Bool, 1) => {
-                type $T = bool;
-                $body
-            }
-            (Kind::Int, 1) => {
-                type $T = i8;
-                $body
-            }
-            (Kind::Int, 2) => {
-                type $T = i16;
-                $body
-            }
-            (Kind::Int, 4) => {
-                type $T = i32;
-                $body
-            }
-            (Kind::Int, 8) => {
-                type $T = i64;
-                $body
-            }
-            (Kind::Uint, 1) => {
-                type $T = u8;
-                $body
-            }
-            (Kind::Uint, 2) => {
-                type $T = u16;
-                $body
-            }
-            (Kind::Uint, 4) => {
-                type $T = u32;
-                $body
-            }
-            (Kind::Uint, 8) => {
-                type $T = u64;
-                $body
-            }
-            #[cfg(feature = "half")]
-            (Kind::Float, 2) => {
-                type $T = half::f16;
-                $body
-            }
-            (Kind::Float, 4) => {
-                type $T = f32;
-                $body
-            }
-            (Kind::Float, 8) => {
-                type $T = f64;
-                $body
-            }
-            (Kind::Complex, 8) => {
-                type $T = num_complex::Complex<f32>;
-                $body
-            }
-            (Kind::Complex, 16) => {
-                type $T = num_complex::Complex<f64>;
-                $body
-            }
+    ($dtype:expr, $T:ident => $body:expr, else $unsupported:expr) => {
+        $crate::scalar::scalar_types!($crate::any::with_element_type_of_list! {
+            $dtype, $T, $body, $unsupported
+        })
+    };
+}
+
+/// [`with_element_type!`]'s expansion, given the list of element types.
+macro_rules! with_element_type_of_list {
+    (
+        { $dtype:expr, $T:ident, $body:expr, $unsupported:expr }
+        $( $variant:ident($ty:ty, $kind:ident, $size:literal, $descr:literal $(, feature = $feature:literal)?); )*
+    ) => {{
+        let dtype: $crate::DType = $dtype;
+        match (dtype.kind, dtype.size) {
+            $(
+                $(#[cfg(feature = $feature)])?
+                ($crate::element::Kind::$kind, $size) => {
+                    type $T = $ty;
+                    $body
+                }
+            )*
             _ => $unsupported,
         }
     }};
 }
 
-pub(crate) use {any_enum, dispatch, with_element_type};
+/// `value` as `U`, if `T` is `U` (the typed holder of one variant), or
+/// `value` back: moving between a generic parameter and the concrete type
+/// of a variant without `unsafe`.
+pub(crate) fn same<T: 'static, U: 'static>(value: T) -> Result<U, T> {
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<U>>() {
+        Some(it) => Ok(it.take().expect("the slot was filled above")),
+        None => Err(slot.expect("the slot was filled above")),
+    }
+}
+
+pub(crate) use {
+    any_enum, any_enum_of_list, dispatch, dispatch_of_list, with_element_type,
+    with_element_type_of_list,
+};
 
 /// Copies `view` into a new C-order array of `T`, converting each element;
 /// memory is reserved fallibly, since sizes come from files.
