@@ -482,3 +482,26 @@ pub(crate) fn grow(
         Error::io("extend file", path, e)
     })
 }
+
+/// Maps `nbytes` of `file` at `offset` shared and writable, viewed as
+/// `shape`, which may cover less than the mapping: the entry through which a
+/// growing array ([`Growable`](crate::Growable)) remaps, its capacity ahead
+/// of its rows. `mmap` allows a mapping to reach past the end of the file;
+/// touching a page there raises `SIGBUS`.
+///
+/// # Safety
+/// [The mapping contract](Memmap#safety) holds for `file` while the
+/// mapping lives, and nothing touches a page of the mapping past the end of
+/// the file (no view, no prefetch) until the file covers it.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn map_with_capacity<A: Element, D: Dimension>(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    nbytes: usize,
+    shape: ndarray::StrideShape<D>,
+) -> Result<WriteMapping<A, D>> {
+    // SAFETY: forwarded to our caller, who promised the contract and keeps
+    // every access inside the file.
+    unsafe { WriteMapping::map(file, path, offset, nbytes, shape, false, Sharing::Shared) }
+}

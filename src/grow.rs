@@ -443,22 +443,19 @@ impl<A: Element, D: Dimension> Growable<A, D> {
         drop(old);
         // SAFETY: the caller of the `unsafe fn` that opened this guard
         // promised the mapping contract for its file for as long as the
-        // guard lives, and this mapping is part of the guard. The mapping
-        // may reach past the end of the file (capacity ahead of the rows),
-        // which `mmap` allows, but nothing touches those pages: the view
-        // covers only rows inside the file (`set_rows` writes or extends the
-        // file before the view shows them; `shrink_to_fit` remaps before it
-        // trims), a `Growable`'s prefetch helper is stopped for good, and
-        // `msync` faults no page in.
+        // guard lives, and this mapping is part of the guard. Nothing
+        // touches the pages past the end of the file: the view covers only
+        // rows inside the file (`set_rows` writes or extends the file before
+        // the view shows them; `shrink_to_fit` remaps before it trims), a
+        // `Growable`'s prefetch helper is stopped for good, and `msync`
+        // faults no page in.
         self.mapping = unsafe {
-            WriteMapping::map(
+            crate::engine::map_with_capacity(
                 &self.file,
                 &path,
                 self.origin.offset,
                 nbytes,
                 self.origin.order.stride_shape(self.shape.clone()),
-                false,
-                Sharing::Shared,
             )
         }?;
         self.capacity = capacity;
