@@ -220,7 +220,7 @@ fn zero_dimensional_and_zero_size_files_create_and_open() {
 }
 
 #[test]
-fn create_npy_from_writes_an_array_in_one_call_keeping_its_layout() {
+fn create_npy_with_writes_an_array_in_one_call_keeping_its_layout() {
     if common::numpy_skipped() {
         return;
     }
