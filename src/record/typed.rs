@@ -45,7 +45,6 @@ scalar_field! {
 }
 
 #[cfg(feature = "half")]
-#[cfg_attr(docsrs, doc(cfg(feature = "half")))]
 scalar_field! { half::f16 => Float }
 
 impl<T: FieldType, const N: usize> FieldType for [T; N] {
