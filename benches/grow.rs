@@ -73,13 +73,42 @@ fn npy_append_array<'a>(
     })
 }
 
+/// What both append groups work on: the rows in memory and a target path
+/// in a directory of their own (removed when dropped).
+struct Setup {
+    bytes: usize,
+    rows: usize,
+    data: Array2<f64>,
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let bytes = total_bytes();
+        let rows = bytes / (COLS * 8);
+        let data = Array2::from_shape_fn((rows, COLS), |(i, j)| (i * COLS + j) as f64);
+        std::fs::create_dir_all("target").unwrap();
+        let dir = tempfile::tempdir_in("target").unwrap();
+        let path = dir.path().join("grown.npy");
+        Setup {
+            bytes,
+            rows,
+            data,
+            _dir: dir,
+            path,
+        }
+    }
+}
+
 fn append(c: &mut Criterion) {
-    let bytes = total_bytes();
-    let rows = bytes / (COLS * 8);
-    let data = Array2::from_shape_fn((rows, COLS), |(i, j)| (i * COLS + j) as f64);
-    std::fs::create_dir_all("target").unwrap();
-    let dir = tempfile::tempdir_in("target").unwrap();
-    let path = dir.path().join("grown.npy");
+    let Setup {
+        bytes,
+        rows,
+        data,
+        _dir,
+        path,
+    } = Setup::new();
     let mut group = c.benchmark_group("append");
     group
         .throughput(Throughput::Bytes(bytes as u64))
@@ -128,12 +157,13 @@ fn append(c: &mut Criterion) {
 /// `NDARRAY_MEMMAP_BENCH_ROUNDS` sets the number of counted rounds (default
 /// 5), after one warm-up round.
 fn interleaved(_: &mut Criterion) {
-    let bytes = total_bytes();
-    let rows = bytes / (COLS * 8);
-    let data = Array2::from_shape_fn((rows, COLS), |(i, j)| (i * COLS + j) as f64);
-    std::fs::create_dir_all("target").unwrap();
-    let dir = tempfile::tempdir_in("target").unwrap();
-    let path = dir.path().join("grown.npy");
+    let Setup {
+        bytes,
+        rows,
+        data,
+        _dir,
+        path,
+    } = Setup::new();
     let rounds: usize = std::env::var("NDARRAY_MEMMAP_BENCH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())

@@ -10,9 +10,9 @@ use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::common::{child_role, python, s, tempdir, Snapshot, CHILD_ROLE};
+use crate::common::{child_role, python, s, tempdir, Snapshot};
 use ndarray::{array, s as sl, Array1, Array2, Axis, Ix2, ShapeBuilder};
 use ndarray_memmap::{
     read_npy, read_npy_header, rewrite_npy_with_room, write_npy, Error, Growth, MemmapExt,
@@ -450,19 +450,12 @@ fn sigkill_at_random_moments_leaves_a_valid_file_with_every_acknowledged_row() {
     for trial in 0..60 {
         let mode = if trial % 3 == 2 { "writer" } else { "mapped" };
         let path = dir.path().join(format!("crash_{trial}.npy"));
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                common::test_name(TEST),
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ROLE, mode)
-            .env("NDARRAY_MEMMAP_CRASH_PATH", &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child =
+            common::child_command(TEST, mode, &[("NDARRAY_MEMMAP_CRASH_PATH", s(&path))])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
         // Kill after a random number of acknowledged rows: an observable
         // condition, not a sleep; the child is mid-append at a random point.
         let kill_after = 1 + next() % 3000;
@@ -567,20 +560,16 @@ fn a_killed_stream_writer_leaves_a_valid_npy_of_the_flushed_rows_at_every_stage(
     let mut files = Vec::new();
     for (stage, (name, rows)) in WRITER_STAGES.iter().enumerate() {
         let path = dir.path().join(format!("stage_{stage}.npy"));
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                common::test_name(TEST),
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ROLE, stage.to_string())
-            .env("NDARRAY_MEMMAP_CRASH_PATH", &path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = common::child_command(
+            TEST,
+            &stage.to_string(),
+            &[("NDARRAY_MEMMAP_CRASH_PATH", s(&path))],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
         // Kill once the child says it has reached the stage: an observable
         // condition, not a sleep.
         let ready = BufReader::new(child.stdout.take().unwrap())
