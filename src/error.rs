@@ -405,6 +405,42 @@ pub enum Error {
         /// Why not.
         reason: String,
     },
+
+    /// A Zarr array's or group's metadata is missing or invalid: not JSON,
+    /// a missing or ill-typed field, a shape that overflows, an unknown
+    /// field that must be understood.
+    #[error("invalid Zarr metadata in {path}: {reason}", path = display_path(.path))]
+    ZarrMetadata {
+        /// The metadata file (`zarr.json`, `.zarray`), when there is one.
+        path: Option<PathBuf>,
+        /// What is wrong: the field, what was expected and what was found.
+        reason: String,
+    },
+
+    /// A valid Zarr array uses something that cannot be mapped: a
+    /// compressor, a filter, a non-regular grid, an extension data type.
+    #[error("{path} uses {feature}, which this crate does not map: {remedy}", path = display_path(.path))]
+    ZarrUnsupported {
+        /// The metadata file, when there is one.
+        path: Option<PathBuf>,
+        /// What it uses (the codec, field or data type, by name).
+        feature: String,
+        /// The way out.
+        remedy: &'static str,
+    },
+
+    /// A chunk or shard of a Zarr array is damaged (a file of the wrong
+    /// length, a shard index pointing past its file or overlapping itself,
+    /// a checksum that does not match), or an index is outside the grid.
+    #[error("chunk {key} of the Zarr array {path}: {reason}", path = .path.display())]
+    ZarrChunk {
+        /// The array's directory.
+        path: PathBuf,
+        /// The chunk's key (`c/0/1`) or grid index.
+        key: String,
+        /// What is wrong, expected against found.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
@@ -451,6 +487,7 @@ impl From<Error> for io::Error {
             Error::OutOfMemory { .. } => K::OutOfMemory,
             Error::ReadOnly { .. } => K::PermissionDenied,
             Error::UnsupportedDtype { .. } | Error::NoNpyDescr { .. } => K::Unsupported,
+            Error::ZarrUnsupported { .. } => K::Unsupported,
             _ => K::InvalidData,
         };
         io::Error::new(kind, err)

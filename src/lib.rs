@@ -127,6 +127,8 @@ mod round_f16;
 mod scalar;
 mod settings;
 mod sys;
+#[cfg(feature = "zarr")]
+mod zarr;
 
 pub use advice::Advice;
 pub use any::{read_npy_any, AnyArray, AnyGuard, AnyMemmap, AnyMemmapMut, ViewVisitor};
@@ -148,7 +150,17 @@ pub use npz::{NpzArchive, NpzMember, NpzWriter};
 pub use record::__field_type_of;
 pub use record::{record_field, FieldDescr, FieldType, Record, RecordDescr, RecordField};
 pub use scalar::{Scalar, Value};
+/// The `serde_json` whose values [`ZarrMetadata::attributes`] holds.
+#[cfg(feature = "zarr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "zarr")))]
+pub use serde_json;
 pub use settings::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADER_SIZE};
+#[cfg(feature = "zarr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "zarr")))]
+pub use zarr::{
+    ZarrArray, ZarrArrayBuilder, ZarrChunk, ZarrChunkMut, ZarrChunks, ZarrFormat, ZarrGroup,
+    ZarrMetadata, ZarrNode,
+};
 
 /// The `memmap2` maps [`Memmap::from_mmap`] and [`MemmapMut::from_mmap`]
 /// take, from the same `memmap2` this crate maps with.
