@@ -797,6 +797,25 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             reason: "its data starts at byte 609 of the archive, not a multiple of 2, the alignment of i16 (NpzWriter aligns every stored member to 64 bytes; np.savez aligns none)"
                 .to_owned(),
         },
+        Error::ZarrUnsupported {
+            path: Some(p("a.zarr/zarr.json")),
+            feature: "the compressor \"zstd\"".to_owned(),
+            remedy: "write the array uncompressed (compressors=None in zarr-python and da.to_zarr, encoding={name: {\"compressors\": None}} in xarray's to_zarr) to map it; zarr-python, zarrs or tensorstore read it as it is, decoding each chunk",
+        },
+        Error::ZarrMetadata {
+            path: Some(p("empty")),
+            reason: "there is no zarr.json (v3) or .zarray (v2): the directory is not a Zarr array".to_owned(),
+        },
+        Error::ZarrChunk {
+            path: p("a.zarr"),
+            key: "c/0/1".to_owned(),
+            reason: "the chunk is 20 bytes, but a chunk of shape [2, 2] holds 36 (8-byte elements and a 4-byte CRC-32C; edge chunks are stored full size); rewrite the chunk".to_owned(),
+        },
+        Error::ZarrChunk {
+            path: p("s.zarr"),
+            key: "c/0".to_owned(),
+            reason: "slot 1 of the shard index points at bytes 40..48 of a 52-byte shard whose data lies in 0..16".to_owned(),
+        },
     ];
     let printed: Vec<String> = errors.iter().map(ToString::to_string).collect();
     let documented = documented_messages();

@@ -21,3 +21,4 @@ mod populate;
 mod proptests;
 mod raw;
 mod records;
+mod zarr;

@@ -1,0 +1,714 @@
+//! Zarr interop with the real zarr-python, Dask and xarray, both ways:
+//! zarr-python writes a matrix of arrays (every dtype, v2 and v3, C order
+//! and transposed, big-endian, edge and missing chunks, CRC-32C, shards with
+//! the index at either end, a re-packed shard) and we map and read them;
+//! we write arrays and zarr-python reads them, and writes the same arrays
+//! itself with chunk files byte-identical to ours. The Python side is
+//! `tests/python/zarr_side.py`.
+// Every chunk file these tests map is in a private temporary directory
+// that nothing else writes while it is mapped: the whole mapping contract.
+#![allow(clippy::undocumented_unsafe_blocks)]
+
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn, Slice};
+use ndarray_memmap::{
+    AnyArray, DType, Error, Kind, Order, Scalar, ZarrArray, ZarrArrayBuilder, ZarrFormat, ZarrGroup,
+};
+use num_complex::Complex;
+
+use crate::common::{self, python_command, s, tempdir};
+
+const SIDE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/zarr_side.py");
+
+fn zarr_side(command: &str, root: &Path) -> String {
+    let output = python_command()
+        .arg(SIDE)
+        .arg(command)
+        .arg(root)
+        .output()
+        .expect("run zarr_side.py");
+    assert!(
+        output.status.success(),
+        "zarr_side.py {command} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+/// The array assembled from its chunks as `chunks()` maps them (mapped,
+/// copied or fill), each chunk's view placed at its origin.
+fn assemble<A: Scalar>(z: &ZarrArray) -> ArrayD<A> {
+    let fill = z
+        .metadata()
+        .fill_value::<A>()
+        .expect("fill of the array's type");
+    let mut out = ArrayD::from_elem(IxDyn(z.shape()), fill);
+    for chunk in unsafe { z.chunks::<A>() }.expect("chunks") {
+        let chunk = chunk.expect("chunk");
+        let view = chunk.view();
+        let origin = chunk.origin().to_vec();
+        out.slice_each_axis_mut(|axis| {
+            let k = axis.axis.index();
+            Slice::from(origin[k]..origin[k] + view.shape()[k])
+        })
+        .assign(&view);
+    }
+    out
+}
+
+/// Asserts equal shapes and elements, NaN equal to NaN (as printed).
+fn same<A: std::fmt::Debug>(
+    a: ndarray::ArrayViewD<'_, A>,
+    b: ndarray::ArrayViewD<'_, A>,
+    name: &str,
+) {
+    assert_eq!(a.shape(), b.shape(), "{name}");
+    let print =
+        |v: ndarray::ArrayViewD<'_, A>| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>();
+    assert_eq!(print(a), print(b), "{name}");
+}
+
+/// Runs `$body` with `$T` the Rust type of `$dtype`.
+macro_rules! typed {
+    ($dtype:expr, $T:ident => $body:expr) => {{
+        let dtype: DType = $dtype;
+        match (dtype.kind, dtype.size) {
+            (Kind::Bool, 1) => {
+                type $T = bool;
+                $body
+            }
+            (Kind::Int, 1) => {
+                type $T = i8;
+                $body
+            }
+            (Kind::Int, 2) => {
+                type $T = i16;
+                $body
+            }
+            (Kind::Int, 4) => {
+                type $T = i32;
+                $body
+            }
+            (Kind::Int, 8) => {
+                type $T = i64;
+                $body
+            }
+            (Kind::Uint, 1) => {
+                type $T = u8;
+                $body
+            }
+            (Kind::Uint, 2) => {
+                type $T = u16;
+                $body
+            }
+            (Kind::Uint, 4) => {
+                type $T = u32;
+                $body
+            }
+            (Kind::Uint, 8) => {
+                type $T = u64;
+                $body
+            }
+            (Kind::Float, 2) => {
+                type $T = half::f16;
+                $body
+            }
+            (Kind::Float, 4) => {
+                type $T = f32;
+                $body
+            }
+            (Kind::Float, 8) => {
+                type $T = f64;
+                $body
+            }
+            (Kind::Complex, 8) => {
+                type $T = Complex<f32>;
+                $body
+            }
+            (Kind::Complex, 16) => {
+                type $T = Complex<f64>;
+                $body
+            }
+            other => panic!("no type for {other:?}"),
+        }
+    }};
+}
+
+#[test]
+fn zarr_python_writes_we_map_and_read_equal_values() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let root = tempdir();
+    let names = zarr_side("write", root.path());
+    let ours = root.path().join("ours");
+    std::fs::create_dir_all(&ours).unwrap();
+    let mut mapped = 0;
+    let mut copied = 0;
+    for name in names.lines() {
+        let z = ZarrArray::open(root.path().join("zp").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The safe, run-time-typed copy: z[...].
+        let read = z.read_any().unwrap_or_else(|e| panic!("{name}: {e}"));
+        read.write_npy(ours.join(format!("{name}@read.npy")))
+            .unwrap();
+        // Chunk by chunk through the maps.
+        let assembled: AnyArray =
+            typed!(z.metadata().dtype().to_native(), T => AnyArray::from(assemble::<T>(&z)));
+        assembled
+            .write_npy(ours.join(format!("{name}@chunks.npy")))
+            .unwrap();
+        // A region across chunk boundaries, and one chunk read safely.
+        if z.shape().len() == 2 && z.shape().iter().all(|&n| n >= 4) {
+            let region = z.read_region_any(&[1..4, 1..4]).unwrap();
+            let whole = read.clone();
+            typed!(whole.dtype(), T => {
+                let whole = whole.into_typed::<T, IxDyn>().unwrap();
+                let part = region.into_typed::<T, IxDyn>().unwrap();
+                same(part.view(), whole.slice_each_axis(|_| Slice::from(1..4usize)), name);
+            });
+        }
+        typed!(z.metadata().dtype().to_native(), T => {
+            for chunk in unsafe { z.chunks::<T>() }.unwrap() {
+                let chunk = chunk.unwrap();
+                if chunk.is_mapped() { mapped += 1 } else if !chunk.is_fill() { copied += 1 }
+                let safe = z.read_chunk::<T>(chunk.index()).unwrap();
+                same(safe.view(), chunk.view(), name);
+            }
+        });
+    }
+    assert!(
+        mapped > 50 && copied > 5,
+        "mapped {mapped}, copied {copied}"
+    );
+    let compared: usize = zarr_side("compare", root.path()).trim().parse().unwrap();
+    assert_eq!(compared, 2 * names.lines().count());
+}
+
+/// What we write, and what zarr-python must then write byte for byte.
+struct Spec {
+    name: String,
+    format: ZarrFormat,
+    order: Order,
+    checksum: bool,
+    separator: char,
+}
+
+fn write_ours<A: Scalar>(root: &Path, spec: &Spec, fill: A, data: ArrayD<A>, chunks: &[usize]) {
+    let dir = root.join("rs").join(&spec.name);
+    let mut builder = ZarrArrayBuilder::new::<A>(data.shape(), chunks)
+        .fill_value(fill)
+        .format(spec.format)
+        .order(spec.order)
+        .separator(spec.separator)
+        .checksum(spec.checksum);
+    if data.ndim() == 2 {
+        builder = builder.dimension_names(["y", "x"]);
+    }
+    let z = builder.create(&dir).unwrap();
+    // Half through write_region, the rest chunk by chunk through new maps.
+    let rows = data.shape().first().copied().unwrap_or(0);
+    let split = rows / 2 / chunks[0] * chunks[0];
+    if data.ndim() == 2 && split > 0 && spec.name.contains("mapped") {
+        z.write_region(
+            &[0, 0],
+            &data.slice_each_axis(|a| {
+                if a.axis.index() == 0 {
+                    Slice::from(0..split)
+                } else {
+                    Slice::from(..)
+                }
+            }),
+        )
+        .unwrap();
+        let grid = z.grid_shape();
+        for i in split / chunks[0]..grid[0] {
+            for j in 0..grid[1] {
+                let mut chunk = unsafe { z.new_chunk::<A>(&[i, j]) }.unwrap();
+                let origin = chunk.origin().to_vec();
+                let mut view = chunk.view_mut();
+                let shape = view.shape().to_vec();
+                view.assign(&data.slice_each_axis(|a| {
+                    let k = a.axis.index();
+                    Slice::from(origin[k]..origin[k] + shape[k])
+                }));
+                chunk.close().unwrap();
+            }
+        }
+    } else {
+        z.write_region(&vec![0; data.ndim()], &data).unwrap();
+    }
+    z.finish().unwrap();
+    let expected = root.join("rs_expected");
+    std::fs::create_dir_all(&expected).unwrap();
+    ndarray_memmap::write_npy(expected.join(format!("{}.npy", spec.name)), &data).unwrap();
+    let meta = ZarrArray::open(&dir).unwrap();
+    let json = serde_json::json!({
+        "format": if spec.format == ZarrFormat::V3 { 3 } else { 2 },
+        "order": if spec.order == Order::Fortran { "F" } else { "C" },
+        "checksum": spec.checksum,
+        "separator": spec.separator.to_string(),
+        "chunks": chunks,
+        "dtype": meta.metadata().dtype().descr(),
+        "fill": meta.metadata().fill_value_json(),
+    });
+    std::fs::write(
+        expected.join(format!("{}.json", spec.name)),
+        json.to_string(),
+    )
+    .unwrap();
+}
+
+/// `x` as an `A`, as numpy's `astype` converts it.
+fn convert<A: Scalar>(x: f64) -> A {
+    AnyArray::from(ndarray::arr1(&[x]).into_dyn())
+        .to_owned_as_lossy::<A>()
+        .unwrap()[0]
+}
+
+/// Element i of a test array: distinct, in range, some equal to the fill.
+fn sample<A: Scalar>(shape: &[usize], fill: A) -> ArrayD<A> {
+    let n: usize = shape.iter().product();
+    let mut values: Vec<A> = (0..n)
+        .map(|i| convert::<A>(((i * 37 + 11) % 101) as f64 - 50.0))
+        .collect();
+    // The first 3x2 block is all fill, so that its chunk is left out.
+    if shape.len() == 2 {
+        for r in 0..3.min(shape[0]) {
+            for c in 0..2.min(shape[1]) {
+                values[r * shape[1] + c] = fill;
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(shape), values).unwrap()
+}
+
+#[test]
+fn we_write_zarr_python_reads_and_writes_the_same_bytes() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let root = tempdir();
+    let mut count = 0;
+    let dtypes = [
+        "|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8",
+        "<c16",
+    ];
+    for descr in dtypes {
+        let dtype: DType = descr.parse().unwrap();
+        for (format, order, checksum, separator, tag) in [
+            (ZarrFormat::V3, Order::C, false, '/', "v3"),
+            (ZarrFormat::V3, Order::Fortran, true, '.', "v3_F_crc_dot"),
+            (ZarrFormat::V2, Order::C, false, '.', "v2"),
+            (
+                ZarrFormat::V2,
+                Order::Fortran,
+                false,
+                '/',
+                "v2_F_slash_mapped",
+            ),
+        ] {
+            let spec = Spec {
+                name: format!("{tag}_{}", &descr[1..]),
+                format,
+                order,
+                checksum,
+                separator,
+            };
+            typed!(dtype, T => {
+                let fill = convert::<T>(if dtype.kind == Kind::Bool { 1.0 } else { 7.0 });
+                write_ours::<T>(root.path(), &spec, fill, sample::<T>(&[7, 5], fill), &[3, 2]);
+            });
+            count += 1;
+        }
+    }
+    let spec = Spec {
+        name: "v3_3d_mapped".into(),
+        format: ZarrFormat::V3,
+        order: Order::C,
+        checksum: false,
+        separator: '/',
+    };
+    write_ours::<f64>(
+        root.path(),
+        &spec,
+        f64::NAN,
+        sample::<f64>(&[5, 6, 7], f64::NAN),
+        &[2, 4, 3],
+    );
+    count += 1;
+    let checked: usize = zarr_side("check", root.path()).trim().parse().unwrap();
+    assert_eq!(checked, count);
+}
+
+#[test]
+fn compressed_and_filtered_arrays_are_refused_by_name() {
+    let dir = tempdir();
+    let cases = [
+        (
+            r#"{"name":"zstd","configuration":{"level":0,"checksum":false}}"#,
+            "\"zstd\"",
+        ),
+        (r#"{"name":"blosc","configuration":{}}"#, "\"blosc\""),
+        (r#"{"name":"gzip","configuration":{"level":5}}"#, "\"gzip\""),
+    ];
+    for (codec, named) in cases {
+        let doc = format!(
+            r#"{{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"float64",
+            "chunk_grid":{{"name":"regular","configuration":{{"chunk_shape":[2]}}}},
+            "chunk_key_encoding":{{"name":"default"}},"fill_value":0.0,
+            "codecs":[{{"name":"bytes","configuration":{{"endian":"little"}}}},{codec}]}}"#
+        );
+        std::fs::write(dir.path().join("zarr.json"), doc).unwrap();
+        let err = ZarrArray::open(dir.path()).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, Error::ZarrUnsupported { .. }), "{message}");
+        assert!(
+            message.contains(named) && message.contains("compressors=None"),
+            "{message}"
+        );
+    }
+    std::fs::remove_file(dir.path().join("zarr.json")).unwrap();
+    std::fs::write(
+        dir.path().join(".zarray"),
+        r#"{"zarr_format":2,"shape":[4],"chunks":[2],"dtype":"<f8","compressor":null,"fill_value":0,
+        "order":"C","filters":[{"id":"delta","dtype":"<f8"}]}"#,
+    )
+    .unwrap();
+    let message = ZarrArray::open(dir.path()).unwrap_err().to_string();
+    assert!(
+        message.contains("\"delta\"") && message.contains("filters=None"),
+        "{message}"
+    );
+}
+
+#[test]
+fn damaged_stores_are_typed_errors() {
+    let dir = tempdir();
+    let z = ZarrArrayBuilder::new::<f64>(&[4, 4], &[2, 2])
+        .checksum(true)
+        .create(dir.path().join("a"))
+        .unwrap();
+    z.write_region(&[0, 0], &ndarray::Array2::<f64>::from_elem((4, 4), 1.5))
+        .unwrap();
+    z.finish().unwrap();
+    let z = ZarrArray::open(dir.path().join("a")).unwrap();
+    // A bad CRC-32C is found where it is checked: on the copying reads.
+    let chunk = dir.path().join("a/c/0/1");
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    bytes[3] ^= 1;
+    std::fs::write(&chunk, &bytes).unwrap();
+    let message = z.read::<f64>().unwrap_err().to_string();
+    assert!(
+        message.contains("c/0/1") && message.contains("CRC-32C"),
+        "{message}"
+    );
+    // A truncated chunk: never a view.
+    std::fs::write(&chunk, &bytes[..20]).unwrap();
+    let err = unsafe { z.chunk::<f64>(&[0, 1]) }
+        .err()
+        .expect("a truncated chunk is refused");
+    assert!(
+        err.to_string().contains("is 20 bytes") && err.to_string().contains("36"),
+        "{err}"
+    );
+    // Outside the grid.
+    let err = unsafe { z.chunk::<f64>(&[2, 0]) }.err().unwrap();
+    assert!(
+        err.to_string().contains("outside the chunk grid [2, 2]"),
+        "{err}"
+    );
+    // Another type.
+    assert!(matches!(z.read::<f32>(), Err(Error::DtypeMismatch { .. })));
+    // A 2^60-element array opens (its chunks are small) but is not read whole.
+    let big = dir.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    std::fs::write(
+        big.join("zarr.json"),
+        r#"{"zarr_format":3,"node_type":"array","shape":[1073741824,1073741824],"data_type":"uint8",
+        "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[1024,1024]}},
+        "chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":[{"name":"bytes"}]}"#,
+    )
+    .unwrap();
+    let z = ZarrArray::open(&big).unwrap();
+    assert!(matches!(z.read::<u8>(), Err(Error::OutOfMemory { .. })));
+    assert_eq!(unsafe { z.chunk::<u8>(&[5, 7]) }.unwrap().view().sum(), 0);
+    // Shapes and chunk grids that overflow.
+    for (shape, chunks) in [
+        ("[18446744073709551615, 4]", "[1, 1]"),
+        ("[4]", "[18446744073709551615]"),
+    ] {
+        std::fs::write(
+            big.join("zarr.json"),
+            format!(r#"{{"zarr_format":3,"node_type":"array","shape":{shape},"data_type":"float64",
+            "chunk_grid":{{"name":"regular","configuration":{{"chunk_shape":{chunks}}}}},
+            "chunk_key_encoding":{{"name":"default"}},"fill_value":0,"codecs":[{{"name":"bytes","configuration":{{"endian":"little"}}}}]}}"#),
+        )
+        .unwrap();
+        let err = ZarrArray::open(&big).unwrap_err();
+        assert!(matches!(err, Error::ZarrMetadata { .. }), "{err}");
+    }
+    // Missing and malformed metadata.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(ZarrArray::open(&empty)
+        .unwrap_err()
+        .to_string()
+        .contains("not a Zarr array"));
+    std::fs::write(empty.join("zarr.json"), "{\"zarr_format\": 3, ").unwrap();
+    assert!(ZarrArray::open(&empty)
+        .unwrap_err()
+        .to_string()
+        .contains("not valid JSON"));
+}
+
+/// A shard written by hand, with its index bent in each way a damaged
+/// store could: past the file, overlapping itself, a bad CRC.
+#[test]
+fn damaged_shard_indexes_are_typed_errors() {
+    let dir = tempdir();
+    let meta = r#"{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint32",
+        "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4]}},
+        "chunk_key_encoding":{"name":"default"},"fill_value":0,
+        "codecs":[{"name":"sharding_indexed","configuration":{"chunk_shape":[2],
+        "codecs":[{"name":"bytes","configuration":{"endian":"little"}}],
+        "index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}]}"#;
+    std::fs::write(dir.path().join("zarr.json"), meta).unwrap();
+    std::fs::create_dir(dir.path().join("c")).unwrap();
+    let shard = |entries: [(u64, u64); 2], bad_crc: bool| {
+        let mut bytes: Vec<u8> = [1u32, 2, 3, 4]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let mut index = Vec::new();
+        for (offset, nbytes) in entries {
+            index.extend_from_slice(&offset.to_le_bytes());
+            index.extend_from_slice(&nbytes.to_le_bytes());
+        }
+        let crc = crc32c_reference(&index) ^ u32::from(bad_crc);
+        bytes.extend_from_slice(&index);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        std::fs::write(dir.path().join("c/0"), bytes).unwrap();
+    };
+    shard([(0, 8), (8, 8)], false);
+    let z = ZarrArray::open(dir.path()).unwrap();
+    assert_eq!(
+        z.read::<u32>().unwrap().iter().copied().collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    for (entries, bad_crc, says) in [
+        ([(0, 8), (8, 8)], true, "CRC-32C"),
+        ([(0, 8), (40, 8)], false, "points at bytes 40..48"),
+        ([(0, 8), (4, 8)], false, "overlap"),
+        ([(0, 8), (8, 4)], false, "says 4 bytes"),
+        ([(0, 8), (u64::MAX, 8)], false, "half empty"),
+    ] {
+        shard(entries, bad_crc);
+        let z = ZarrArray::open(dir.path()).unwrap();
+        let message = z.read::<u32>().unwrap_err().to_string();
+        assert!(message.contains(says), "{says}: {message}");
+    }
+}
+
+/// CRC-32C, bit by bit: an independent reference for the crate's table.
+fn crc32c_reference(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_killed_writer_leaves_no_chunk_under_its_key_and_no_array() {
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_killed_writer_leaves_no_chunk_under_its_key_and_no_array"
+    );
+    if let Some(role) = common::child_role() {
+        let dir = std::env::var("ZARR_DIR").unwrap();
+        let z = ZarrArrayBuilder::new::<f64>(&[64, 64], &[32, 32])
+            .create(&dir)
+            .unwrap();
+        z.write_chunk(&[0, 0], &ndarray::Array2::<f64>::ones((32, 32)))
+            .unwrap();
+        let mut chunk = unsafe { z.new_chunk::<f64>(&[1, 1]) }.unwrap();
+        chunk.view_mut().fill(2.0);
+        assert_eq!(role, "writer");
+        // Killed here: the new chunk is mapped, not closed; no metadata yet.
+        std::process::abort();
+    }
+    let dir = tempdir();
+    let array = dir.path().join("a.zarr");
+    let output = common::run_child(TEST, "writer", &[("ZARR_DIR", s(&array))]);
+    assert!(!output.status.success());
+    assert!(
+        array.join("c/0/0").is_file(),
+        "the closed chunk is in place"
+    );
+    assert!(
+        !array.join("c/1/1").exists(),
+        "the unclosed one never got its key"
+    );
+    assert!(!array.join("zarr.json").exists(), "the metadata comes last");
+    assert!(matches!(
+        ZarrArray::open(&array),
+        Err(Error::ZarrMetadata { .. })
+    ));
+}
+
+#[test]
+fn processes_writing_distinct_chunks_lose_nothing() {
+    const TEST: &str = concat!(
+        module_path!(),
+        "::processes_writing_distinct_chunks_lose_nothing"
+    );
+    if let Some(role) = common::child_role() {
+        let dir = std::env::var("ZARR_DIR").unwrap();
+        let row: usize = role.parse().unwrap();
+        let z = ZarrArray::open_mut(&dir).unwrap();
+        for col in 0..8 {
+            let value = (row * 8 + col) as f64;
+            z.write_region(
+                &[row * 4, col * 4],
+                &ndarray::Array2::<f64>::from_elem((4, 4), value),
+            )
+            .unwrap();
+        }
+        return;
+    }
+    let dir = tempdir();
+    let array = dir.path().join("a.zarr");
+    ZarrArrayBuilder::new::<f64>(&[16, 32], &[4, 4])
+        .fill_value(-1.0)
+        .create(&array)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|row| {
+            common::child_command(TEST, &row.to_string(), &[("ZARR_DIR", s(&array))])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let read = ZarrArray::open(&array).unwrap().read::<f64>().unwrap();
+    for ((r, c), &value) in read
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap()
+        .indexed_iter()
+    {
+        assert_eq!(value, ((r / 4) * 8 + c / 4) as f64);
+    }
+}
+
+#[test]
+fn groups_list_members_and_consolidate_on_request() {
+    let dir = tempdir();
+    let group = ZarrGroup::create(dir.path().join("g"), ZarrFormat::V3).unwrap();
+    let a = group
+        .create_array("a", &ZarrArrayBuilder::new::<i32>(&[3], &[2]))
+        .unwrap();
+    a.finish().unwrap();
+    let root_doc = || std::fs::read_to_string(dir.path().join("g/zarr.json")).unwrap();
+    assert!(
+        !root_doc().contains("consolidated_metadata"),
+        "only on request"
+    );
+    group.consolidate().unwrap();
+    assert!(root_doc().contains("\"a\""));
+    let b = group
+        .create_array("b", &ZarrArrayBuilder::new::<f32>(&[2, 2], &[2, 2]))
+        .unwrap();
+    b.finish().unwrap();
+    assert!(
+        root_doc().contains("\"b\""),
+        "rewritten when the group changes"
+    );
+    let sub = group.create_group("sub").unwrap();
+    sub.create_array("c", &ZarrArrayBuilder::new::<u8>(&[1], &[1]))
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert!(root_doc().contains("\"sub/c\""), "{}", root_doc());
+    let names: Vec<String> = group
+        .members()
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["a", "b", "sub"]);
+}
+
+#[test]
+fn dask_and_xarray_compute_on_what_we_write_and_we_map_what_dask_writes() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let group = ZarrGroup::create(dir.path().join("ds.zarr"), ZarrFormat::V3).unwrap();
+    let t = ArrayD::from_shape_fn(IxDyn(&[300, 200]), |i| (i[0] * 200 + i[1]) as f64 * 0.5);
+    let z = group
+        .create_array(
+            "t",
+            &ZarrArrayBuilder::new::<f64>(&[300, 200], &[64, 64])
+                .dimension_names(["y", "x"])
+                .attribute("units", "K"),
+        )
+        .unwrap();
+    z.write_region(&[0, 0], &t).unwrap();
+    z.finish().unwrap();
+    let x = group
+        .create_array(
+            "x",
+            &ZarrArrayBuilder::new::<i64>(&[200], &[50]).dimension_names(["x"]),
+        )
+        .unwrap();
+    x.write_region(&[0], &ndarray::Array1::from_iter(0..200i64))
+        .unwrap();
+    x.finish().unwrap();
+    let out = dir.path().join("out.zarr");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/zarr_dask.py");
+    let output = python_command()
+        .arg(script)
+        .arg(dir.path().join("ds.zarr"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        printed.contains(&format!("dask sum {}", t.sum())),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("xarray dims {'y': 300, 'x': 200} units K"),
+        "{printed}"
+    );
+    // What the cluster wrote (t * 2 + 1, compressors=None), mapped here.
+    let result = ZarrArray::open(&out).unwrap();
+    let mut total = 0.0;
+    let mut mapped = 0;
+    for chunk in unsafe { result.chunks::<f64>() }.unwrap() {
+        let chunk = chunk.unwrap();
+        mapped += usize::from(chunk.is_mapped());
+        total += chunk.view().sum();
+    }
+    assert_eq!(mapped, result.grid_shape().iter().product::<usize>());
+    assert_eq!(total, t.mapv(|v| v * 2.0 + 1.0).sum());
+}
