@@ -121,11 +121,17 @@ def write_matrix(root):
     a[0:3, 0:2] = 0
     z[...] = a
     meta_path = os.path.join(zp, name, ".zarray")
-    meta = json.load(open(meta_path))
+    meta = load_json(meta_path)
     meta["fill_value"] = None
-    json.dump(meta, open(meta_path, "w"))
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
     done(name, zarr.open_array(os.path.join(zp, name), mode="r"))
     print("\n".join(names))
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
 
 
 def native(a):
@@ -154,7 +160,8 @@ def chunk_files(path):
             if f in ("zarr.json", ".zarray", ".zattrs"):
                 continue
             full = os.path.join(base, f)
-            found[os.path.relpath(full, path)] = open(full, "rb").read()
+            with open(full, "rb") as f:
+                found[os.path.relpath(full, path)] = f.read()
     return found
 
 
@@ -162,7 +169,7 @@ def check(root):
     rs = os.path.join(root, "rs")
     count = 0
     for name in sorted(os.listdir(rs)):
-        spec = json.load(open(os.path.join(root, "rs_expected", name + ".json")))
+        spec = load_json(os.path.join(root, "rs_expected", name + ".json"))
         want = np.load(os.path.join(root, "rs_expected", name + ".npy"))
         z = zarr.open_array(os.path.join(rs, name), mode="r")
         got = np.asarray(z[...])
