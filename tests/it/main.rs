@@ -21,4 +21,5 @@ mod populate;
 mod proptests;
 mod raw;
 mod records;
+#[cfg(feature = "zarr")]
 mod zarr;

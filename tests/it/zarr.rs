@@ -244,7 +244,7 @@ fn write_ours<A: Scalar>(root: &Path, spec: &Spec, fill: A, data: ArrayD<A>, chu
     std::fs::create_dir_all(&expected).unwrap();
     ndarray_memmap::write_npy(expected.join(format!("{}.npy", spec.name)), &data).unwrap();
     let meta = ZarrArray::open(&dir).unwrap();
-    let json = serde_json::json!({
+    let json = ndarray_memmap::serde_json::json!({
         "format": if spec.format == ZarrFormat::V3 { 3 } else { 2 },
         "order": if spec.order == Order::Fortran { "F" } else { "C" },
         "checksum": spec.checksum,
