@@ -11,6 +11,7 @@ use ndarray::{ArrayD, ArrayRef, Dimension, IxDyn, Slice};
 
 use crate::element::{ByteOrder, Element};
 use crate::error::{Error, Result};
+use crate::guard::MemmapMut;
 use crate::zarr::array::{filled, next_index, ZarrArray};
 use crate::zarr::chunk::{PendingChunk, ZarrChunkMut};
 use crate::zarr::crc32c::crc32c;
@@ -88,6 +89,36 @@ impl ZarrArray {
             });
         }
         Ok(())
+    }
+
+    /// Refuses a writable map where the array is read-only or sharded, or
+    /// its bytes are not `A`s in native order (a map cannot swap them).
+    fn check_mappable_for_writing<A: Element>(&self) -> Result<()> {
+        self.check_writable()?;
+        if check_dtype::<A>(&self.meta)? {
+            return Err(Error::ByteOrder {
+                found: self.meta.dtype.descr(),
+                remedy: "write the chunk with ZarrArray::write_chunk, which swaps bytes",
+            });
+        }
+        Ok(())
+    }
+
+    /// The writable chunk at grid `index` over `guard`.
+    fn writable_chunk<A: Element>(
+        &self,
+        index: &[usize],
+        guard: MemmapMut<A, IxDyn>,
+        pending: Option<PendingChunk>,
+    ) -> ZarrChunkMut<A> {
+        ZarrChunkMut {
+            index: index.to_vec(),
+            origin: self.origin_of(index),
+            clip: self.clip_of(index),
+            inverse: self.inverse_order(),
+            guard: Some(guard),
+            pending,
+        }
     }
 
     fn chunk_path(&self, index: &[usize]) -> PathBuf {
@@ -279,13 +310,7 @@ impl ZarrArray {
     /// `write_chunk`, which swaps).
     #[allow(unsafe_code)]
     pub unsafe fn new_chunk<A: Element>(&self, index: &[usize]) -> Result<ZarrChunkMut<A>> {
-        self.check_writable()?;
-        if check_dtype::<A>(&self.meta)? {
-            return Err(Error::ByteOrder {
-                found: self.meta.dtype.descr(),
-                remedy: "write the chunk with ZarrArray::write_chunk, which swaps bytes",
-            });
-        }
+        self.check_mappable_for_writing::<A>()?;
         self.check_index(index)?;
         let target = self.chunk_path(index);
         if let Some(parent) = target.parent() {
@@ -301,20 +326,14 @@ impl ZarrArray {
         if !self.meta.fill.is_zero() {
             guard.fill(self.fill::<A>()?);
         }
-        Ok(ZarrChunkMut {
-            index: index.to_vec(),
-            origin: self.origin_of(index),
-            clip: self.clip_of(index),
-            inverse: self.inverse_order(),
-            guard: Some(guard),
-            pending: Some(PendingChunk {
-                temp,
-                target,
-                fill: self.meta.fill.bytes.clone(),
-                keep_fill_chunks: self.write_empty_chunks,
-                checksum: self.meta.codecs.checksum,
-            }),
-        })
+        let pending = PendingChunk {
+            temp,
+            target,
+            fill: self.meta.fill.bytes.clone(),
+            keep_fill_chunks: self.write_empty_chunks,
+            checksum: self.meta.codecs.checksum,
+        };
+        Ok(self.writable_chunk(index, guard, Some(pending)))
     }
 
     /// Maps the existing chunk file of grid `index` writable, in place
@@ -334,13 +353,7 @@ impl ZarrArray {
     /// carries a CRC-32C (which writes in place would falsify).
     #[allow(unsafe_code)]
     pub unsafe fn chunk_mut<A: Element>(&self, index: &[usize]) -> Result<ZarrChunkMut<A>> {
-        self.check_writable()?;
-        if check_dtype::<A>(&self.meta)? {
-            return Err(Error::ByteOrder {
-                found: self.meta.dtype.descr(),
-                remedy: "write the chunk with ZarrArray::write_chunk, which swaps bytes",
-            });
-        }
+        self.check_mappable_for_writing::<A>()?;
         let key = self.meta.keys.key(index);
         if self.meta.codecs.checksum {
             return Err(self.chunk_error(&key, "the chunk carries a CRC-32C that writes in place would falsify; write it with write_chunk".to_owned()));
@@ -364,14 +377,7 @@ impl ZarrArray {
         // under the lock again; a shorter file is refused, not extended,
         // because `locate` found it full length.
         let guard = unsafe { options.open_raw_file_mut::<A, IxDyn>(&file) }?;
-        Ok(ZarrChunkMut {
-            index: index.to_vec(),
-            origin: self.origin_of(index),
-            clip: self.clip_of(index),
-            inverse: self.inverse_order(),
-            guard: Some(guard),
-            pending: None,
-        })
+        Ok(self.writable_chunk(index, guard, None))
     }
 
     /// Writes the metadata of an array made with

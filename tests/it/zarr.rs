@@ -763,3 +763,46 @@ fn metadata_near_real_documents_parses_or_is_a_typed_error() {
         "parsed {parsed}, refused {refused}"
     );
 }
+
+/// `chunk_mut` writes through to an existing chunk file in place (`r+`);
+/// it refuses a chunk with no file, and arrays opened read-only.
+#[test]
+fn chunk_mut_writes_in_place_and_refuses_what_it_cannot_map() {
+    let dir = tempdir();
+    let path = dir.path().join("a.zarr");
+    let z = ZarrArrayBuilder::new::<i32>(&[5, 4], &[2, 2])
+        .order(Order::Fortran)
+        .create(&path)
+        .unwrap();
+    z.write_region(
+        &[0, 0],
+        &ndarray::Array2::<i32>::from_shape_fn((5, 4), |(i, j)| (i * 4 + j) as i32 + 1),
+    )
+    .unwrap();
+    z.finish().unwrap();
+    let z = ZarrArray::open_mut(&path).unwrap();
+    {
+        let mut chunk = unsafe { z.chunk_mut::<i32>(&[2, 1]) }.unwrap();
+        assert_eq!(chunk.view().shape(), &[1, 2]); // clipped at the edge
+        chunk.view_mut()[[0, 1]] = -5; // element [4, 3]
+        chunk.close().unwrap();
+    }
+    let read = ZarrArray::open(&path).unwrap().read::<i32>().unwrap();
+    assert_eq!(read[[4, 3]], -5);
+    assert_eq!(read[[4, 2]], 19);
+    let empty = dir.path().join("e.zarr");
+    let e = ZarrArrayBuilder::new::<i32>(&[2], &[2])
+        .create(&empty)
+        .unwrap();
+    e.finish().unwrap();
+    let e = ZarrArray::open_mut(&empty).unwrap();
+    assert!(matches!(
+        unsafe { e.chunk_mut::<i32>(&[0]) },
+        Err(Error::ZarrChunk { .. })
+    ));
+    let r = ZarrArray::open(&path).unwrap();
+    assert!(matches!(
+        unsafe { r.chunk_mut::<i32>(&[0, 0]) },
+        Err(Error::ReadOnly { .. })
+    ));
+}
