@@ -806,3 +806,59 @@ fn chunk_mut_writes_in_place_and_refuses_what_it_cannot_map() {
         Err(Error::ReadOnly { .. })
     ));
 }
+
+/// xarray opens our groups through their consolidated metadata (v3 inline,
+/// v2 `.zmetadata`) without a warning, and sees an array added after the
+/// group was consolidated: the metadata is rewritten, never stale.
+#[test]
+fn xarray_opens_our_consolidated_groups_v2_and_v3() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    for (format, name) in [(ZarrFormat::V3, "v3.zarr"), (ZarrFormat::V2, "v2.zarr")] {
+        let group = ZarrGroup::create(dir.path().join(name), format).unwrap();
+        let a = group
+            .create_array(
+                "a",
+                &ZarrArrayBuilder::new::<f32>(&[6, 4], &[4, 4])
+                    .dimension_names(["y", "x"])
+                    .attribute("units", "m"),
+            )
+            .unwrap();
+        a.write_region(&[0, 0], &ndarray::Array2::<f32>::from_elem((6, 4), 2.5))
+            .unwrap();
+        a.finish().unwrap();
+        group.consolidate().unwrap();
+        // Added after consolidating: finish() rewrites the consolidated metadata.
+        let b = group
+            .create_array(
+                "b",
+                &ZarrArrayBuilder::new::<i16>(&[4], &[3]).dimension_names(["x"]),
+            )
+            .unwrap();
+        b.write_region(&[0], &ndarray::arr1(&[1i16, 2, 3, 4]))
+            .unwrap();
+        b.finish().unwrap();
+    }
+    let printed = common::python(
+        r#"
+import sys, warnings
+warnings.simplefilter("error")
+import xarray as xr
+for path in sys.argv[1:]:
+    ds = xr.open_zarr(path, consolidated=True)
+    print(sorted(ds.data_vars), dict(ds.sizes), float(ds["a"].sum()), int(ds["b"].sum()), ds["a"].attrs["units"])
+"#,
+        &[
+            s(&dir.path().join("v3.zarr")),
+            s(&dir.path().join("v2.zarr")),
+        ],
+    );
+    let expected = "['a', 'b'] {'y': 6, 'x': 4} 60.0 10 m";
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        [expected, expected],
+        "{printed}"
+    );
+}
