@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn, Slice};
 
-use crate::any::{with_element_type, AnyArray};
+use crate::any::{with_element_type, AnyArray, ViewVisitor};
 use crate::buffer::{read_elements, swap_units};
 use crate::element::Element;
 use crate::engine::Setting;
@@ -342,6 +342,46 @@ impl ZarrArray {
     pub unsafe fn chunks<A: Element>(&self) -> Result<ZarrChunks<'_, A>> {
         check_dtype::<A>(&self.meta)?;
         Ok(ZarrChunks::new(self, self.grid_shape()))
+    }
+
+    /// Runs `visitor` on the chunk at grid `index` with the element type
+    /// the metadata gives, mapped (or copied, or the fill value) as
+    /// [`chunk`](Self::chunk) gives it: the run-time-typed chunk, which
+    /// dispatches once into the typed code.
+    ///
+    /// ```
+    /// use ndarray_memmap::{Scalar, ViewVisitor, ZarrArray, ZarrArrayBuilder};
+    /// struct Len;
+    /// impl ViewVisitor for Len {
+    ///     type Output = usize;
+    ///     fn visit<A: Scalar>(self, view: ndarray::ArrayViewD<'_, A>) -> usize {
+    ///         view.len()
+    ///     }
+    /// }
+    /// let dir = tempfile::tempdir()?;
+    /// let z = ZarrArrayBuilder::new::<u16>(&[5], &[2]).create(dir.path())?;
+    /// z.finish()?;
+    /// let z = ZarrArray::open(dir.path())?;
+    /// // SAFETY: nothing else writes the chunk files meanwhile.
+    /// assert_eq!(unsafe { z.visit_chunk(&[2], Len) }?, 1); // the edge chunk, clipped
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`chunk`](Self::chunk).
+    ///
+    /// # Errors
+    /// As for [`chunk`](Self::chunk); [`Error::UnsupportedDtype`] cannot
+    /// occur for metadata this crate parsed.
+    #[allow(unsafe_code)]
+    pub unsafe fn visit_chunk<V: ViewVisitor>(
+        &self,
+        index: &[usize],
+        visitor: V,
+    ) -> Result<V::Output> {
+        let dtype = self.meta.dtype.to_native();
+        // SAFETY: forwarded to our caller.
+        with_element_type!(dtype, T => unsafe { self.chunk::<T>(index) }.map(|chunk| visitor.visit(chunk.view())), else Err(Error::UnsupportedDtype { descr: dtype.descr() }))
     }
 
     /// The fill value as an `A` (the dtype is checked by the caller).

@@ -485,3 +485,118 @@ print(" ".join(name for name, want in checks if open(f"{d}/{name}.npy", "rb").re
     let out = npy(&["convert", &p("floats.npy"), s(&alias), "--dtype", "f8"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// `npy` on Zarr: `convert` from `.npy` to a new Zarr array (read equal by
+/// zarr-python, dimension names included) and back (the same bytes as the
+/// source), and `info`, `head` and `stats` of the Zarr array agreeing with
+/// those of the `.npy`; a compressed array written by zarr-python is
+/// refused by name.
+#[cfg(feature = "zarr")]
+#[test]
+fn convert_info_head_and_stats_take_zarr_arrays() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let d = |name: &str| dir.path().join(name);
+    python(
+        "import sys, numpy as np, zarr
+a = (np.arange(3000 * 7, dtype='<f4').reshape(3000, 7) - 100) / 4
+a[5, 3] = np.nan
+np.save(sys.argv[1], a)
+zarr.create_array(store=sys.argv[2], shape=(10,), chunks=(5,), dtype='f8')[...] = np.ones(10)",
+        &[s(&d("a.npy")), s(&d("zstd.zarr"))],
+    );
+    let ok = |args: &[&str]| {
+        let out = npy(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    ok(&[
+        "convert",
+        s(&d("a.npy")),
+        s(&d("a.zarr")),
+        "--dtype",
+        "<f4",
+        "--chunks",
+        "1000,4",
+    ]);
+    ok(&[
+        "convert",
+        s(&d("a.npy")),
+        s(&d("f.zarr")),
+        "--dtype",
+        ">f8",
+        "--order",
+        "F",
+    ]);
+    let checked = python(
+        "import sys, numpy as np, zarr
+a = np.load(sys.argv[1])
+for path, dtype in [(sys.argv[2], '<f4'), (sys.argv[3], '>f8')]:
+    z = zarr.open_array(path, mode='r')
+    assert z.metadata.dimension_names == ('dim_0', 'dim_1'), z.metadata.dimension_names
+    # zarr-python 3 reports the native dtype; the byte order is the bytes codec's.
+    assert np.array_equal(z[...], a.astype(dtype), equal_nan=True) and z.dtype == np.dtype(dtype).newbyteorder('='), path
+print(zarr.open_array(sys.argv[2]).chunks)",
+        &[s(&d("a.npy")), s(&d("a.zarr")), s(&d("f.zarr"))],
+    );
+    assert_eq!(checked.trim(), "(1000, 4)");
+    let stored = std::fs::read_to_string(d("f.zarr/zarr.json")).unwrap();
+    assert!(
+        stored.contains("\"endian\": \"big\"") && stored.contains("\"transpose\""),
+        "{stored}"
+    );
+    // Back to .npy: the same bytes as the source.
+    ok(&[
+        "convert",
+        s(&d("a.zarr")),
+        s(&d("back.npy")),
+        "--dtype",
+        "<f4",
+    ]);
+    assert_eq!(
+        std::fs::read(d("back.npy")).unwrap(),
+        std::fs::read(d("a.npy")).unwrap()
+    );
+    ok(&[
+        "convert",
+        s(&d("f.zarr")),
+        s(&d("back8.npy")),
+        "--dtype",
+        "<f8",
+    ]);
+    // info, head and stats agree with the .npy's.
+    let info = ok(&["info", s(&d("a.zarr"))]);
+    assert_eq!(field(&info, "shape"), "(3000, 7)");
+    assert_eq!(field(&info, "chunks"), "(1000, 4)");
+    assert_eq!(field(&info, "dims"), "dim_0, dim_1");
+    assert!(
+        field(&info, "stored").starts_with("6 chunk files for 6 chunks"),
+        "{info}"
+    );
+    assert_eq!(
+        ok(&["head", s(&d("a.zarr")), "12"]),
+        ok(&["head", s(&d("a.npy")), "12"])
+    );
+    let (zarr_stats, npy_stats) = (
+        ok(&["stats", s(&d("a.zarr"))]),
+        ok(&["stats", s(&d("a.npy"))]),
+    );
+    for key in ["count", "nan", "min", "max"] {
+        assert_eq!(field(&zarr_stats, key), field(&npy_stats, key), "{key}");
+    }
+    let stats8 = ok(&["stats", s(&d("f.zarr"))]);
+    assert_eq!(field(&stats8, "max"), field(&npy_stats, "max"));
+    // A compressed array: refused by name, with the way out.
+    let out = npy(&["stats", s(&d("zstd.zarr"))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("\"zstd\"") && stderr(&out).contains("compressors=None"),
+        "{}",
+        stderr(&out)
+    );
+    // convert never overwrites a Zarr array.
+    let out = npy(&["convert", s(&d("a.npy")), s(&d("a.zarr")), "--dtype", "<f4"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -1,15 +1,22 @@
-//! `npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy]`:
+//! `npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy] [--chunks N,N,...]`:
 //! numpy's `np.save(OUT, np.load(IN).astype(DTYPE, order=...))`, streamed
 //! block by block. Conversions that numpy's `can_cast(..., 'safe')`
-//! refuses need `--lossy`. OUT is written beside itself and renamed into
-//! place at the end, so a failure or a crash never leaves half a file.
+//! refuses need `--lossy`. IN is a `.npy` file or a Zarr array directory;
+//! an OUT ending in `.zarr` is a new Zarr v3 array (uncompressed, with
+//! dimension names, in chunks of about 8 MiB unless `--chunks` says), as
+//! `zarr.create_array(OUT, ..., compressors=None)` + `z[...] = a` writes it.
+//! OUT is written beside itself and renamed into place at the end, so a
+//! failure or a crash never leaves half a file or half an array.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use ndarray::ArrayViewD;
-use ndarray_memmap::{AnyArray, ByteOrder, DType, Error, NpyHeader, Order, Scalar, ViewVisitor};
+use ndarray::{ArrayViewD, Axis};
+use ndarray_memmap::{
+    AnyArray, ByteOrder, DType, Error, NpyHeader, Order, Scalar, ViewVisitor, ZarrArray,
+    ZarrArrayBuilder,
+};
 
 use crate::blocks::{for_each_block, in_order};
 use crate::progress::Progress;
@@ -23,12 +30,23 @@ pub struct Options {
     order: Option<Order>,
     byte_order: ByteOrder,
     lossy: bool,
+    chunks: Option<Vec<usize>>,
+}
+
+/// Zarr chunks of about this many bytes unless `--chunks` says otherwise:
+/// Dask's and zarr-python's usual range, and the size that maps well.
+const ZARR_CHUNK_BYTES: usize = 8 << 20;
+
+/// Whether OUT names a Zarr array to create (`*.zarr`).
+fn is_zarr(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "zarr")
 }
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options, String> {
         let mut files = Vec::new();
         let (mut dtype, mut order, mut byte_order, mut lossy) = (None, None, None, false);
+        let mut chunks = None;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut value =
@@ -67,6 +85,19 @@ impl Options {
                     }
                 }
                 "--lossy" => lossy = true,
+                "--chunks" => {
+                    let text = value("--chunks")?;
+                    let parsed: Result<Vec<usize>, _> =
+                        text.split(',').map(|n| n.trim().parse::<usize>()).collect();
+                    match parsed {
+                        Ok(list) if !list.contains(&0) => chunks = Some(list),
+                        _ => {
+                            return Err(format!(
+                                "--chunks must be lengths of at least 1 separated by commas, one per axis (got {text:?})"
+                            ))
+                        }
+                    }
+                }
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                 file => files.push(file.to_owned()),
             }
@@ -74,6 +105,9 @@ impl Options {
         let [input, output] =
             <[String; 2]>::try_from(files).map_err(|_| "convert takes IN and OUT".to_owned())?;
         let dtype: DType = dtype.ok_or("convert needs --dtype")?;
+        if chunks.is_some() && !is_zarr(Path::new(&output)) {
+            return Err("--chunks applies to a Zarr OUT (a path ending in .zarr)".to_owned());
+        }
         // A byte order spelled in the dtype ('>f4') is written as asked,
         // as np.save(OUT, a.astype('>f4')) does; --byteorder may say the
         // same, never the opposite.
@@ -94,6 +128,7 @@ impl Options {
             order,
             byte_order,
             lossy,
+            chunks,
         })
     }
 }
@@ -131,6 +166,42 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         ..to
     };
     let temporary = temporary_beside(output);
+    if is_zarr(output) {
+        if output.exists() {
+            return Err(Failure::Usage(format!(
+                "{} exists: convert creates a new Zarr array and never overwrites one; remove it first",
+                options.output
+            )));
+        }
+        let chunks = match &options.chunks {
+            Some(chunks) if chunks.len() == shape.len() => chunks.clone(),
+            Some(chunks) => {
+                return Err(Failure::Usage(format!(
+                    "--chunks has {} lengths, but the array has {} axes",
+                    chunks.len(),
+                    shape.len()
+                )))
+            }
+            None => default_chunks(&shape, stored.size),
+        };
+        let order = options.order.unwrap_or(source.order());
+        let written = write_zarr(
+            &source,
+            &temporary,
+            stored,
+            order,
+            &shape,
+            &chunks,
+            options.lossy,
+        )
+        .and_then(|()| {
+            std::fs::rename(&temporary, output).map_err(|e| io_error("rename", output, e))
+        });
+        if written.is_err() {
+            let _ = std::fs::remove_dir_all(&temporary);
+        }
+        return written.map_err(Failure::file(&options.output));
+    }
     let written =
         write(&source, &temporary, stored, fortran, &shape, options.lossy).and_then(|()| {
             std::fs::rename(&temporary, output).map_err(|e| io_error("rename", output, e))
@@ -139,6 +210,104 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         let _ = std::fs::remove_file(&temporary);
     }
     written.map_err(Failure::file(&options.output))
+}
+
+/// Chunks of at most [`ZARR_CHUNK_BYTES`]: the whole array, with the
+/// leading axes halved until a chunk fits (so chunks are runs of rows).
+fn default_chunks(shape: &[usize], element_size: usize) -> Vec<usize> {
+    let mut chunks: Vec<usize> = shape.iter().map(|&n| n.max(1)).collect();
+    let bytes = |c: &[usize]| c.iter().fold(element_size, |b, &n| b.saturating_mul(n));
+    while bytes(&chunks) > ZARR_CHUNK_BYTES {
+        match chunks.iter_mut().find(|n| **n > 1) {
+            Some(n) => *n = n.div_ceil(2),
+            None => break,
+        }
+    }
+    chunks
+}
+
+/// Writes a new Zarr array at `path` from `source`, converted to `stored`,
+/// slab by slab; its metadata last.
+fn write_zarr(
+    source: &Source,
+    path: &Path,
+    stored: DType,
+    order: Order,
+    shape: &[usize],
+    chunks: &[usize],
+    lossy: bool,
+) -> Result<(), Error> {
+    let z = ZarrArrayBuilder::with_dtype(stored, shape, chunks)
+        .order(order)
+        .create(path)?;
+    let mut progress = Progress::new((shape.iter().product::<usize>() * stored.size) as u64);
+    for part in source.parts(Order::C) {
+        let origin: Vec<usize> = part.iter().map(|r| r.start).collect();
+        source.visit_part(
+            &part,
+            ZarrBlocks {
+                z: &z,
+                origin,
+                chunk_rows: chunks.first().copied().unwrap_or(1),
+                stored,
+                lossy,
+                progress: &mut progress,
+            },
+        )??;
+    }
+    progress.finish();
+    z.finish()
+}
+
+/// Converts a part of the source in blocks of whole chunk rows and writes
+/// each into the Zarr array at its place.
+struct ZarrBlocks<'a> {
+    z: &'a ZarrArray,
+    origin: Vec<usize>,
+    chunk_rows: usize,
+    stored: DType,
+    lossy: bool,
+    progress: &'a mut Progress,
+}
+
+impl ViewVisitor for ZarrBlocks<'_> {
+    type Output = Result<(), Error>;
+
+    fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> Result<(), Error> {
+        let blocks: Vec<ArrayViewD<'_, A>> = if view.ndim() == 0 {
+            vec![view.view()]
+        } else {
+            view.axis_chunks_iter(Axis(0), self.chunk_rows).collect()
+        };
+        let mut origin = self.origin.clone();
+        for block in blocks {
+            let converted =
+                AnyArray::from(block.to_owned()).to_dtype(self.stored.to_native(), self.lossy)?;
+            converted.visit(WriteAt {
+                z: self.z,
+                origin: &origin,
+            })?;
+            self.progress.advance((block.len() * size_of::<A>()) as u64);
+            if let Some(first) = origin.first_mut() {
+                *first += block.shape()[0];
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a typed block into the Zarr array at `origin`.
+struct WriteAt<'a> {
+    z: &'a ZarrArray,
+    origin: &'a [usize],
+}
+
+impl ViewVisitor for WriteAt<'_> {
+    type Output = Result<(), Error>;
+
+    fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> Result<(), Error> {
+        self.z.write_region(self.origin, &view)
+    }
 }
 
 fn write(
@@ -154,13 +323,18 @@ fn write(
     out.write_all(&NpyHeader::format(&stored.descr(), fortran, shape))
         .map_err(|e| io_error("write", path, e))?;
     let order = if fortran { Order::Fortran } else { Order::C };
-    source.visit(Blocks {
-        out: &mut out,
-        path,
-        stored,
-        order,
-        lossy,
-    })?;
+    for part in source.parts(order) {
+        source.visit_part(
+            &part,
+            Blocks {
+                out: &mut out,
+                path,
+                stored,
+                order,
+                lossy,
+            },
+        )??;
+    }
     let file = out
         .into_inner()
         .map_err(|e| io_error("write", path, e.into_error()))?;

@@ -1,4 +1,5 @@
-//! `npy head FILE [N]`: the first N values in C (logical) order, one a line.
+//! `npy head FILE [N]`: the first N values in C (logical) order, one a line
+//! (of a Zarr array, only the chunks that hold them are read).
 
 use ndarray::ArrayViewD;
 use ndarray_memmap::{Scalar, ViewVisitor};
@@ -21,8 +22,18 @@ impl ViewVisitor for First {
 
 pub fn run(file: &str, count: usize) -> Result<(), Failure> {
     let source = Source::open(file).map_err(Failure::file(file))?;
-    for value in source.visit(First(count)) {
-        println!("{value}");
+    let mut shown = 0;
+    for part in source.parts(ndarray_memmap::Order::C) {
+        if shown == count {
+            break;
+        }
+        let values = source
+            .visit_part(&part, First(count - shown))
+            .map_err(Failure::file(file))?;
+        shown += values.len();
+        for value in values {
+            println!("{value}");
+        }
     }
     Ok(())
 }

@@ -6,8 +6,12 @@
 //! npy info FILE...                          header, sizes, whether it maps
 //! npy head FILE [N]                         the first N values (default 10), C order
 //! npy stats FILE                            count, NaN count, min, max, mean
-//! npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy]
+//! npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy] [--chunks N,N,...]
 //! ```
+//!
+//! FILE and IN are `.npy` files or Zarr array directories (`info` also
+//! lists a Zarr group's members); an OUT ending in `.zarr` is a new Zarr v3
+//! array, uncompressed, with dimension names.
 //!
 //! Files in native byte order are mapped and streamed, so `stats` and
 //! `convert` work on files larger than memory; files in the other byte
@@ -31,7 +35,25 @@ const USAGE: &str = "usage:
   npy info FILE...
   npy head FILE [N]
   npy stats FILE
-  npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy]";
+  npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy] [--chunks N,N,...]
+FILE and IN: a .npy file or a Zarr array directory; OUT ending in .zarr: a new Zarr v3 array";
+
+/// `npy info a.npy | head -3`: like every Unix filter, end quietly when the
+/// reader goes away. Rust ignores `SIGPIPE`, so `println!` would panic on
+/// the broken pipe instead; this puts back the default action (exit).
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists;
+    // `SIG_DFL` is a valid disposition for `SIGPIPE`, and no handler of
+    // ours is replaced.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
 
 /// A failure, and which exit code it earns.
 enum Failure {
@@ -75,6 +97,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

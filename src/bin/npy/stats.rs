@@ -42,6 +42,24 @@ impl Stats {
         }
     }
 
+    /// Adds another part's statistics to these.
+    fn merge(&mut self, other: Stats) {
+        self.count += other.count;
+        self.nan += other.nan;
+        self.sum_int += other.sum_int;
+        self.sum_float += other.sum_float;
+        if let Some(min) = other.min {
+            if self.min.is_none_or(|m| less(min, m)) {
+                self.min = Some(min);
+            }
+        }
+        if let Some(max) = other.max {
+            if self.max.is_none_or(|m| less(m, max)) {
+                self.max = Some(max);
+            }
+        }
+    }
+
     fn mean(&self) -> Option<Value> {
         let n = self.count - self.nan;
         let mean = match self.min? {
@@ -106,7 +124,13 @@ impl ViewVisitor for Pass {
 
 pub fn run(file: &str) -> Result<(), Failure> {
     let source = Source::open(file).map_err(Failure::file(file))?;
-    let stats = source.visit(Pass(source.order()));
+    let mut stats = Stats::default();
+    for part in source.parts(source.order()) {
+        let part = source
+            .visit_part(&part, Pass(source.order()))
+            .map_err(Failure::file(file))?;
+        stats.merge(part);
+    }
     let shown = |value: Option<Value>| value.map_or("-".to_owned(), show);
     println!("dtype     {}", source.dtype());
     println!("shape     {}", crate::info::numpy_shape(source.shape()));
