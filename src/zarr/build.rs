@@ -11,7 +11,9 @@ use crate::layout::Order;
 use crate::settings::MemmapOptions;
 use crate::zarr::array::ZarrArray;
 use crate::zarr::fill::FillValue;
-use crate::zarr::metadata::{ChunkCodecs, KeyEncoding, ZarrFormat, ZarrMetadata, MAX_RANK};
+use crate::zarr::metadata::{
+    ChunkCodecs, KeyEncoding, Sharding, ZarrFormat, ZarrMetadata, MAX_RANK,
+};
 
 /// A new Zarr array: shape, chunks, element type, and the options
 /// zarr-python's `create_array` takes; [`create`](Self::create) makes the
@@ -52,6 +54,7 @@ pub struct ZarrArrayBuilder {
     dimension_names: Option<Vec<Option<String>>>,
     attributes: Map<String, Value>,
     write_empty_chunks: bool,
+    shards: Option<Vec<usize>>,
     options: MemmapOptions,
 }
 
@@ -93,6 +96,7 @@ impl ZarrArrayBuilder {
             dimension_names: None,
             attributes: Map::new(),
             write_empty_chunks: false,
+            shards: None,
             options: MemmapOptions::new(),
         }
     }
@@ -146,6 +150,20 @@ impl ZarrArrayBuilder {
     /// `write_empty_chunks=True`); by default they are left out.
     pub fn write_empty_chunks(mut self, keep: bool) -> Self {
         self.write_empty_chunks = keep;
+        self
+    }
+
+    /// Stores the chunks in shards of `shard_shape` (a multiple of the
+    /// chunk shape along every axis; v3 only): one file per shard, an index
+    /// at its end with a CRC-32C, and every inner chunk at a page-aligned
+    /// offset so that it maps. Fewer files for file systems that limit
+    /// them; each write rewrites the shards it touches whole.
+    ///
+    /// Dask's writes into sharded arrays lose data upstream when Dask's
+    /// blocks are smaller than a shard (zarr-python #3682, dask#12583):
+    /// write with Dask's chunks equal to the shards, or unsharded.
+    pub fn shards(mut self, shard_shape: &[usize]) -> Self {
+        self.shards = Some(shard_shape.to_vec());
         self
     }
 
@@ -213,6 +231,36 @@ impl ZarrArrayBuilder {
                 )));
             }
         }
+        let codecs = ChunkCodecs {
+            order,
+            checksum: self.checksum,
+        };
+        let (grid_shape, sharding) = match &self.shards {
+            None => (self.chunk_shape.clone(), None),
+            Some(_) if self.format == ZarrFormat::V2 => {
+                return Err(invalid("Zarr v2 has no shards; use v3 for them".to_owned()))
+            }
+            Some(shards) => {
+                let fits = shards.len() == rank
+                    && shards
+                        .iter()
+                        .zip(&self.chunk_shape)
+                        .all(|(&s, &c)| s >= c && s % c == 0);
+                if !fits {
+                    return Err(invalid(format!(
+                        "shard shape {shards:?} must be a multiple of the chunk shape {:?} along every axis",
+                        self.chunk_shape
+                    )));
+                }
+                let sharding = Sharding {
+                    inner_shape: self.chunk_shape.clone(),
+                    inner: codecs.clone(),
+                    index_checksum: true,
+                    index_at_start: false,
+                };
+                (shards.clone(), Some(sharding))
+            }
+        };
         let names = self
             .dimension_names
             .clone()
@@ -220,18 +268,15 @@ impl ZarrArrayBuilder {
         Ok(ZarrMetadata {
             format: self.format,
             shape: self.shape.clone(),
-            chunk_shape: self.chunk_shape.clone(),
+            chunk_shape: grid_shape,
             dtype,
             fill,
             keys: KeyEncoding {
                 prefix_c: self.format == ZarrFormat::V3,
                 separator,
             },
-            codecs: ChunkCodecs {
-                order,
-                checksum: self.checksum,
-            },
-            sharding: None,
+            codecs,
+            sharding,
             attributes: self.attributes.clone(),
             dimension_names: Some(names),
         })

@@ -107,8 +107,42 @@ fn v3_name(meta: &ZarrMetadata) -> &'static str {
     }
 }
 
-/// The `codecs` list of an unsharded array.
+/// The `codecs` list: the chunk codecs, or `sharding_indexed` holding them.
 fn codecs(meta: &ZarrMetadata) -> Ordered {
+    let Some(sharding) = &meta.sharding else {
+        return chunk_codecs(meta);
+    };
+    let mut index_codecs = vec![Ordered::Object(vec![
+        entry("name", leaf(json!("bytes"))),
+        entry(
+            "configuration",
+            Ordered::Object(vec![entry("endian", leaf(json!("little")))]),
+        ),
+    ])];
+    if sharding.index_checksum {
+        index_codecs.push(Ordered::Object(vec![entry("name", leaf(json!("crc32c")))]));
+    }
+    let location = if sharding.index_at_start {
+        "start"
+    } else {
+        "end"
+    };
+    Ordered::Array(vec![Ordered::Object(vec![
+        entry("name", leaf(json!("sharding_indexed"))),
+        entry(
+            "configuration",
+            Ordered::Object(vec![
+                entry("chunk_shape", sizes(&sharding.inner_shape)),
+                entry("codecs", chunk_codecs(meta)),
+                entry("index_codecs", Ordered::Array(index_codecs)),
+                entry("index_location", leaf(json!(location))),
+            ]),
+        ),
+    ])])
+}
+
+/// The codecs of each stored chunk (each inner chunk, when sharded).
+fn chunk_codecs(meta: &ZarrMetadata) -> Ordered {
     let mut list = Vec::new();
     let order = &meta.codecs.order;
     if order.iter().enumerate().any(|(i, &a)| i != a) {
@@ -139,7 +173,7 @@ fn codecs(meta: &ZarrMetadata) -> Ordered {
     Ordered::Array(list)
 }
 
-/// `zarr.json` of an (unsharded) array, as zarr-python writes it.
+/// `zarr.json` of an array, as zarr-python writes it.
 pub(crate) fn v3_array(meta: &ZarrMetadata) -> String {
     let separator = meta.keys.separator.to_string();
     let encoding = if meta.keys.prefix_c { "default" } else { "v2" };

@@ -19,6 +19,7 @@ mod group;
 mod json;
 mod locate;
 mod metadata;
+mod shard_write;
 mod write;
 
 pub use array::ZarrArray;

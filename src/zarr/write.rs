@@ -75,17 +75,10 @@ pub(crate) fn append_checksum(path: &Path, crc: u32) -> Result<()> {
 
 impl ZarrArray {
     /// Refuses writes to an array opened read-only, or to a sharded one.
-    fn check_writable(&self) -> Result<()> {
+    pub(crate) fn check_writable(&self) -> Result<()> {
         if !self.writable {
             return Err(Error::ReadOnly {
                 path: Some(self.dir.clone()),
-            });
-        }
-        if self.meta.sharding.is_some() {
-            return Err(Error::ZarrUnsupported {
-                path: Some(self.meta_path.clone()),
-                feature: "writing into a sharded array".to_owned(),
-                remedy: "write it with zarr-python (which re-packs each shard it writes), or create the array unsharded; sharded arrays are read and mapped here",
             });
         }
         Ok(())
@@ -95,6 +88,13 @@ impl ZarrArray {
     /// its bytes are not `A`s in native order (a map cannot swap them).
     fn check_mappable_for_writing<A: Element>(&self) -> Result<()> {
         self.check_writable()?;
+        if self.meta.sharding.is_some() {
+            return Err(Error::ZarrUnsupported {
+                path: Some(self.meta_path.clone()),
+                feature: "a writable map of an inner chunk of a shard".to_owned(),
+                remedy: "write sharded arrays with write_region or write_chunk, which rewrite each shard whole (inner chunks page-aligned, so that they map)",
+            });
+        }
         if check_dtype::<A>(&self.meta)? {
             return Err(Error::ByteOrder {
                 found: self.meta.dtype.descr(),
@@ -129,7 +129,7 @@ impl ZarrArray {
     /// bytes: permuted by the `transpose` codec, in the array's byte order,
     /// with its CRC-32C if the codecs ask for one. `None` if it is all fill
     /// and the array leaves such chunks out.
-    fn encode<A: Element>(&self, chunk: ArrayD<A>) -> Option<Vec<u8>> {
+    pub(crate) fn encode<A: Element>(&self, chunk: ArrayD<A>) -> Option<Vec<u8>> {
         let stored = chunk
             .permuted_axes(IxDyn(&self.meta.codecs.order))
             .as_standard_layout()
@@ -158,7 +158,7 @@ impl ZarrArray {
     }
 
     /// Stores a full chunk, or removes its file if it is all fill.
-    fn store_chunk<A: Element>(&self, index: &[usize], chunk: ArrayD<A>) -> Result<()> {
+    pub(crate) fn store_chunk<A: Element>(&self, index: &[usize], chunk: ArrayD<A>) -> Result<()> {
         let path = self.chunk_path(index);
         match self.encode(chunk) {
             Some(bytes) => write_atomically(&path, &bytes),
@@ -191,6 +191,10 @@ impl ZarrArray {
         check_dtype::<A>(&self.meta)?;
         self.check_index(index)?;
         let clip = self.clip_of(index);
+        if data.shape() == clip.as_slice() && self.meta.sharding.is_some() {
+            // The shard holding it is rewritten whole.
+            return self.write_region(&self.origin_of(index), data);
+        }
         if data.shape() != clip.as_slice() {
             return Err(Error::InvalidShape {
                 shape: data.shape().to_vec(),
@@ -212,6 +216,10 @@ impl ZarrArray {
     /// written back. Each chunk file is replaced by rename, so processes
     /// writing *different* chunks never lose each other's data (Dask's
     /// model); two writers of the *same* chunk race, as in zarr-python.
+    ///
+    /// In a sharded array each shard the region touches is rewritten whole
+    /// (as zarr-python does), with every inner chunk at a page-aligned
+    /// offset so that it maps; processes must then write distinct *shards*.
     ///
     /// # Errors
     /// As for [`write_chunk`](Self::write_chunk), and
@@ -242,6 +250,9 @@ impl ZarrArray {
             return Ok(());
         }
         let data = data.view().into_dyn();
+        if self.meta.sharding.is_some() {
+            return self.write_region_sharded(origin, &data, swapped);
+        }
         let chunk = self.meta.chunk_shape().to_vec();
         let end: Vec<usize> = origin
             .iter()

@@ -862,3 +862,99 @@ for path in sys.argv[1:]:
         "{printed}"
     );
 }
+
+/// Shards on request: every inner chunk at a page-aligned offset (so every
+/// stored one maps), all-fill inner chunks as empty slots, all-fill shards
+/// left out, partial rewrites keeping the other inner chunks; zarr-python
+/// reads what we wrote, and we read what zarr-python then re-packs.
+#[test]
+fn sharded_arrays_we_write_map_and_zarr_python_reads_them() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("s.zarr");
+    let data = ArrayD::from_shape_fn(IxDyn(&[70, 64]), |i| {
+        if i[0] < 16 && (16..32).contains(&i[1]) {
+            f64::NAN
+        } else {
+            (i[0] * 64 + i[1]) as f64
+        }
+    });
+    let z = ZarrArrayBuilder::new::<f64>(&[70, 64], &[16, 16])
+        .shards(&[32, 32])
+        .fill_value(f64::NAN)
+        .dimension_names(["y", "x"])
+        .create(&path)
+        .unwrap();
+    z.write_region(&[0, 0], &data).unwrap();
+    // A partial rewrite: one element of shard c/1/1, the rest kept.
+    z.write_region(&[40, 40], &ndarray::arr2(&[[-1.0]]))
+        .unwrap();
+    z.finish().unwrap();
+    let mut expected = data.clone();
+    expected[[40, 40]] = -1.0;
+    // Every inner chunk's offset is a multiple of 4096, and its slot is
+    // empty where the chunk is all fill.
+    let shard = std::fs::read(path.join("c/0/0")).unwrap();
+    let index = &shard[shard.len() - 68..shard.len() - 4];
+    let pairs: Vec<(u64, u64)> = index
+        .chunks_exact(16)
+        .map(|p| {
+            (
+                u64::from_le_bytes(p[..8].try_into().unwrap()),
+                u64::from_le_bytes(p[8..].try_into().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs[1],
+        (u64::MAX, u64::MAX),
+        "inner chunk (0, 1) is all NaN: {pairs:?}"
+    );
+    assert!(
+        pairs
+            .iter()
+            .filter(|p| p.0 != u64::MAX)
+            .all(|p| p.0 % 4096 == 0 && p.1 == 2048),
+        "{pairs:?}"
+    );
+    let z = ZarrArray::open(&path).unwrap();
+    assert_eq!(z.metadata().shard_shape(), Some(&[32, 32][..]));
+    let mut stored = 0;
+    for chunk in unsafe { z.chunks::<f64>() }.unwrap() {
+        let chunk = chunk.unwrap();
+        assert!(chunk.is_mapped() || chunk.is_fill(), "{:?}", chunk.index());
+        stored += usize::from(chunk.is_mapped());
+    }
+    assert_eq!(stored, 5 * 4 - 1);
+    same(z.read::<f64>().unwrap().view(), expected.view(), "ours");
+    ndarray_memmap::write_npy(dir.path().join("expected.npy"), &expected).unwrap();
+    let printed = common::python(
+        "import sys, numpy as np, zarr
+z = zarr.open_array(sys.argv[1], mode='r+')
+assert z.chunks == (16, 16) and z.shards == (32, 32), (z.chunks, z.shards)
+assert np.array_equal(z[...], np.load(sys.argv[2]), equal_nan=True)
+z[0, 0] = 12345.0  # zarr-python re-packs shard c/0/0
+print('ok')",
+        &[s(&path), s(&dir.path().join("expected.npy"))],
+    );
+    assert_eq!(printed.trim(), "ok");
+    expected[[0, 0]] = 12345.0;
+    same(
+        ZarrArray::open(&path)
+            .unwrap()
+            .read::<f64>()
+            .unwrap()
+            .view(),
+        expected.view(),
+        "re-packed",
+    );
+    // Writable maps of inner chunks are refused with the way out.
+    let z = ZarrArray::open_mut(&path).unwrap();
+    let err = unsafe { z.new_chunk::<f64>(&[0, 0]) }.err().unwrap();
+    assert!(
+        matches!(err, Error::ZarrUnsupported { .. }) && err.to_string().contains("write_region"),
+        "{err}"
+    );
+}
