@@ -65,11 +65,18 @@ pub fn python_has(module: &str, skipping: &str) -> bool {
 /// Runs `python args... iters` (the pinned environment's), whose only output is the seconds it
 /// measured itself for `iters` iterations: an `iter_custom` timing.
 pub fn python_seconds(args: &[&std::ffi::OsStr], iters: u64) -> Duration {
-    let out = Command::new(python_exe().expect("checked by python_has"))
+    program_seconds(python_exe().expect("checked by python_has"), args, iters)
+}
+
+/// Runs `program args... iters`, whose first output word is the seconds it
+/// measured itself for `iters` iterations: an `iter_custom` timing of a
+/// peer in another process (Python, or a binary of its own).
+pub fn program_seconds(program: &Path, args: &[&std::ffi::OsStr], iters: u64) -> Duration {
+    let out = Command::new(program)
         .args(args)
         .arg(iters.to_string())
         .output()
-        .expect("run python");
+        .expect("run the peer");
     assert!(
         out.status.success(),
         "{}",
@@ -79,7 +86,7 @@ pub fn python_seconds(args: &[&std::ffi::OsStr], iters: u64) -> Duration {
         .split_whitespace()
         .next()
         .and_then(|s| s.parse().ok())
-        .expect("python printed the seconds");
+        .expect("the peer printed the seconds");
     Duration::from_secs_f64(seconds)
 }
 
