@@ -5,9 +5,11 @@
 //! - `zarr_hot_sum`: a sum over every element (ours: each chunk mapped;
 //!   the `.npy`: opened and mapped; zarr-python: `z[...].sum()`; zarrs:
 //!   `retrieve_array_subset` of the whole array into a `Vec`, summed);
-//! - `zarr_random_element`: one pseudo-random element (ours: its chunk
-//!   file mapped; the `.npy`: opened and mapped; the peers: the array
-//!   opened once, one element read);
+//! - `zarr_random_element`: one pseudo-random element, two ways: with
+//!   the file holding it mapped for that element alone (ours: its chunk;
+//!   the `.npy`: the whole file), and with everything mapped once
+//!   (ours: `ZarrArray::mapped`, each chunk mapped on first touch; the
+//!   `.npy`: one map); the peers open the array once and read one element;
 //! - `zarr_write`: creating an array and writing an in-memory array into
 //!   it (ours: `write_region`, each chunk synced and renamed; zarr-python:
 //!   `z[...] = a`, not synced);
@@ -192,6 +194,22 @@ fn zarr_vs_peers(c: &mut Criterion) {
             // SAFETY: as above.
             let c = unsafe { z.chunk::<f64>(&[i / chunk[0], j / chunk[1]]) }.unwrap();
             black_box(c.view()[[i % chunk[0], j % chunk[1]]])
+        })
+    });
+    // SAFETY: as above.
+    let npy_map = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&npy) }.unwrap();
+    group.bench_function("npy_mapped_element", |b| {
+        b.iter(|| {
+            let (i, j) = next();
+            black_box(npy_map[[i, j]])
+        })
+    });
+    // SAFETY: as above.
+    let mapped = unsafe { z.mapped::<f64>() }.unwrap();
+    group.bench_function("zarr_mapped_element", |b| {
+        b.iter(|| {
+            let (i, j) = next();
+            black_box(mapped.get(&[i, j]).unwrap())
         })
     });
     if common::python_has("zarr", "zarr-python's z[i, j]") {

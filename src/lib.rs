@@ -159,7 +159,7 @@ pub use settings::{MemmapOptions, Populate, DEFAULT_LOCK_WAIT, DEFAULT_MAX_HEADE
 #[cfg_attr(docsrs, doc(cfg(feature = "zarr")))]
 pub use zarr::{
     ZarrArray, ZarrArrayBuilder, ZarrChunk, ZarrChunkMut, ZarrChunks, ZarrFormat, ZarrGroup,
-    ZarrMetadata, ZarrNode,
+    ZarrMapped, ZarrMetadata, ZarrNode, DEFAULT_MAPPED_CHUNKS,
 };
 
 /// The `memmap2` maps [`Memmap::from_mmap`] and [`MemmapMut::from_mmap`]

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayD, IxDyn, Slice};
+use ndarray::{ArrayD, Dimension, IxDyn, Slice};
 
 use crate::any::{with_element_type, AnyArray, ViewVisitor};
 use crate::buffer::{read_elements, swap_units};
@@ -303,24 +303,8 @@ impl ZarrArray {
     /// errors of [`open_raw`](MemmapOptions::open_raw).
     #[allow(unsafe_code)]
     pub unsafe fn chunk<A: Element>(&self, index: &[usize]) -> Result<ZarrChunk<A>> {
-        let swapped = check_dtype::<A>(&self.meta)?;
-        let data = match self.locate(index)? {
-            Found::Absent => ChunkData::Fill(self.fill::<A>()?),
-            Found::At(located) => {
-                let aligned = located.offset % std::mem::align_of::<A>() as u64 == 0;
-                if swapped || !aligned {
-                    ChunkData::Copied(self.read_located::<A>(&located, swapped)?)
-                } else {
-                    let mut options = self.options.clone();
-                    options
-                        .offset(located.offset)
-                        .shape(IxDyn(&self.stored_shape()));
-                    // SAFETY: forwarded to our caller; the file's length was
-                    // checked, and is checked again under the lock.
-                    ChunkData::Mapped(unsafe { options.open_raw_file::<A, IxDyn>(&located.file) }?)
-                }
-            }
-        };
+        // SAFETY: forwarded to our caller.
+        let data = unsafe { self.stored_block::<A, IxDyn>(index, IxDyn(&self.stored_shape())) }?;
         Ok(ZarrChunk::new(
             index.to_vec(),
             self.origin_of(index),
@@ -328,6 +312,43 @@ impl ZarrArray {
             self.inverse_order(),
             data,
         ))
+    }
+
+    /// The stored block of the chunk at grid `index`, as `shape` (the
+    /// stored shape, or its length as one axis): mapped where its bytes
+    /// are the elements, copied where they are not, or the fill value.
+    ///
+    /// # Safety
+    /// As for [`chunk`](Self::chunk).
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn stored_block<A: Element, D: Dimension>(
+        &self,
+        index: &[usize],
+        shape: D,
+    ) -> Result<ChunkData<A, D>> {
+        let swapped = check_dtype::<A>(&self.meta)?;
+        Ok(match self.locate(index)? {
+            Found::Absent => ChunkData::Fill(self.fill::<A>()?),
+            Found::At(located) => {
+                let aligned = located.offset % std::mem::align_of::<A>() as u64 == 0;
+                if swapped || !aligned {
+                    let copied = self.read_located::<A>(&located, swapped)?;
+                    let reshaped = copied.into_shape_with_order(shape.clone()).map_err(|_| {
+                        Error::InvalidShape {
+                            shape: shape.slice().to_vec(),
+                            reason: "the chunk's element count does not fill its shape".to_owned(),
+                        }
+                    })?;
+                    ChunkData::Copied(reshaped)
+                } else {
+                    let mut options = self.options.clone();
+                    options.offset(located.offset).shape(shape);
+                    // SAFETY: forwarded to our caller; the file's length was
+                    // checked, and is checked again under the lock.
+                    ChunkData::Mapped(unsafe { options.open_raw_file::<A, D>(&located.file) }?)
+                }
+            }
+        })
     }
 
     /// Every chunk in C order of the grid, each as [`chunk`](Self::chunk)

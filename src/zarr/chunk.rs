@@ -3,21 +3,33 @@
 
 use std::path::PathBuf;
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder, Slice};
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder, Slice};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::guard::{Memmap, MemmapMut};
 use crate::zarr::array::{next_index, ZarrArray};
 
-/// Where a chunk's elements come from.
-pub(crate) enum ChunkData<A: Element> {
+/// Where a chunk's elements come from, as a stored block of dimension `D`.
+pub(crate) enum ChunkData<A: Element, D: ndarray::Dimension = IxDyn> {
     /// The chunk file's bytes, mapped in place.
-    Mapped(Memmap<A, IxDyn>),
+    Mapped(Memmap<A, D>),
     /// A copy: big-endian data, or an inner chunk not aligned for `A`.
-    Copied(ArrayD<A>),
+    Copied(ndarray::Array<A, D>),
     /// The store has nothing for this chunk: every element is this value.
     Fill(A),
+}
+
+impl<A: Element> ChunkData<A, ndarray::Ix1> {
+    /// The element at `offset` of a stored block held flat (C order over
+    /// the stored axes): element access without building a view.
+    pub(crate) fn element(&self, offset: usize) -> Option<A> {
+        match self {
+            ChunkData::Mapped(guard) => guard.get(offset).copied(),
+            ChunkData::Copied(array) => array.get(offset).copied(),
+            ChunkData::Fill(value) => Some(*value),
+        }
+    }
 }
 
 /// One chunk of a [`ZarrArray`]: a view of its elements, clipped to the

@@ -11,6 +11,7 @@
 //! - [`ZarrGroup`]: groups of arrays (an xarray dataset).
 
 mod array;
+mod batch;
 mod build;
 mod chunk;
 mod crc32c;
@@ -18,6 +19,7 @@ mod fill;
 mod group;
 mod json;
 mod locate;
+mod mapped;
 mod metadata;
 mod shard_write;
 mod write;
@@ -26,6 +28,7 @@ pub use array::ZarrArray;
 pub use build::ZarrArrayBuilder;
 pub use chunk::{ZarrChunk, ZarrChunkMut, ZarrChunks};
 pub use group::{ZarrGroup, ZarrNode};
+pub use mapped::{ZarrMapped, DEFAULT_MAPPED_CHUNKS};
 pub use metadata::{ZarrFormat, ZarrMetadata};
 
 use std::path::Path;

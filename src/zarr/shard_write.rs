@@ -217,6 +217,12 @@ impl ZarrArray {
                 let (start, stop) = overlap(k);
                 Slice::from(start - origin[k]..stop - origin[k])
             }));
-        Ok(self.encode(block))
+        Ok(self.encode(block.view()).map(|(data, crc)| {
+            let mut bytes = data.into_owned();
+            if let Some(crc) = crc {
+                bytes.extend_from_slice(&crc.to_le_bytes());
+            }
+            bytes
+        }))
     }
 }

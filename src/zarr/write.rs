@@ -7,12 +7,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{ArrayD, ArrayRef, Dimension, IxDyn, Slice};
+use std::borrow::Cow;
+
+use ndarray::{ArrayRef, ArrayViewD, Dimension, IxDyn, Slice};
 
 use crate::element::{ByteOrder, Element};
 use crate::error::{Error, Result};
 use crate::guard::MemmapMut;
 use crate::zarr::array::{filled, next_index, ZarrArray};
+use crate::zarr::batch::Batch;
 use crate::zarr::chunk::{PendingChunk, ZarrChunkMut};
 use crate::zarr::crc32c::crc32c;
 use crate::zarr::locate::Found;
@@ -127,16 +130,32 @@ impl ZarrArray {
 
     /// Encodes a full chunk (array axis order, chunk shape) as its stored
     /// bytes: permuted by the `transpose` codec, in the array's byte order,
-    /// with its CRC-32C if the codecs ask for one. `None` if it is all fill
-    /// and the array leaves such chunks out.
-    pub(crate) fn encode<A: Element>(&self, chunk: ArrayD<A>) -> Option<Vec<u8>> {
-        let stored = chunk
-            .permuted_axes(IxDyn(&self.meta.codecs.order))
-            .as_standard_layout()
-            .into_owned();
-        let elements = stored.as_slice().unwrap_or(&[]);
-        let mut bytes: Vec<u8> = bytemuck::cast_slice(elements).to_vec();
+    /// and the CRC-32C to follow them if the codecs ask for one. The bytes
+    /// are the chunk's own, uncopied, where they already are the stored
+    /// form. `None` if it is all fill and the array leaves such chunks out.
+    pub(crate) fn encode<'v, A: Element>(
+        &self,
+        chunk: ArrayViewD<'v, A>,
+    ) -> Option<(Cow<'v, [u8]>, Option<u32>)> {
+        let identity = self
+            .meta
+            .codecs
+            .order
+            .iter()
+            .enumerate()
+            .all(|(i, &a)| i == a);
+        let mut bytes: Cow<'v, [u8]> = match chunk.to_slice() {
+            Some(elements) if identity => Cow::Borrowed(bytemuck::cast_slice(elements)),
+            _ => {
+                let stored = chunk
+                    .permuted_axes(IxDyn(&self.meta.codecs.order))
+                    .as_standard_layout()
+                    .into_owned();
+                Cow::Owned(bytemuck::cast_slice(stored.as_slice().unwrap_or(&[])).to_vec())
+            }
+        };
         let fill = &self.meta.fill.bytes;
+        // Real data differs from the fill at its first element: cheap.
         if !self.write_empty_chunks
             && bytes
                 .chunks_exact(fill.len().max(1))
@@ -146,28 +165,32 @@ impl ZarrArray {
         }
         let dtype = self.meta.dtype;
         if dtype.byte_order != ByteOrder::NATIVE && dtype.byte_order != ByteOrder::NotApplicable {
-            for unit in bytes.chunks_exact_mut(dtype.swap_unit()) {
+            for unit in bytes.to_mut().chunks_exact_mut(dtype.swap_unit()) {
                 unit.reverse();
             }
         }
-        if self.meta.codecs.checksum {
-            let crc = crc32c(&bytes);
-            bytes.extend_from_slice(&crc.to_le_bytes());
-        }
-        Some(bytes)
+        let crc = self.meta.codecs.checksum.then(|| crc32c(&bytes));
+        Some((bytes, crc))
     }
 
-    /// Stores a full chunk, or removes its file if it is all fill.
-    pub(crate) fn store_chunk<A: Element>(&self, index: &[usize], chunk: ArrayD<A>) -> Result<()> {
+    /// Writes a full chunk into `batch`, or marks its file for removal if
+    /// it is all fill.
+    fn store_chunk<A: Element>(
+        &self,
+        batch: &mut Batch,
+        index: &[usize],
+        chunk: ArrayViewD<'_, A>,
+    ) -> Result<()> {
         let path = self.chunk_path(index);
         match self.encode(chunk) {
-            Some(bytes) => write_atomically(&path, &bytes),
-            None => match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(Error::io("remove all-fill chunk", &path, e))
-                }
-                _ => Ok(()),
-            },
+            Some((data, crc)) => {
+                let trailer = crc.map(u32::to_le_bytes);
+                batch.write(&path, &data, trailer.as_ref().map_or(&[][..], |t| &t[..]))
+            }
+            None => {
+                batch.remove(path);
+                Ok(())
+            }
         }
     }
 
@@ -207,7 +230,9 @@ impl ZarrArray {
         chunk
             .slice_each_axis_mut(|axis| Slice::from(0..clip[axis.axis.index()]))
             .assign(&data.view().into_dyn());
-        self.store_chunk(index, chunk)
+        let mut batch = Batch::default();
+        self.store_chunk(&mut batch, index, chunk.view())?;
+        batch.commit()
     }
 
     /// Writes `data` into the array at `origin` (one index per axis):
@@ -261,47 +286,53 @@ impl ZarrArray {
             .collect();
         let first: Vec<usize> = origin.iter().zip(&chunk).map(|(o, c)| o / c).collect();
         let last: Vec<usize> = end.iter().zip(&chunk).map(|(e, c)| (e - 1) / c).collect();
+        let mut batch = Batch::default();
         let mut index = first.clone();
         loop {
             let chunk_origin = self.origin_of(&index);
             let clip = self.clip_of(&index);
             let covered = (0..chunk.len())
                 .all(|k| origin[k] <= chunk_origin[k] && chunk_origin[k] + clip[k] <= end[k]);
-            let mut block = if covered {
-                filled(&chunk, self.fill::<A>()?, &self.dir)?
-            } else {
-                match self.locate(&index)? {
-                    Found::Absent => filled(&chunk, self.fill::<A>()?, &self.dir)?,
-                    Found::At(located) => {
-                        let stored = self.read_located::<A>(&located, swapped)?;
-                        stored
-                            .permuted_axes(IxDyn(&self.inverse_order()))
-                            .as_standard_layout()
-                            .into_owned()
-                    }
-                }
-            };
             let overlap = |k: usize| {
                 let start = origin[k].max(chunk_origin[k]);
                 let stop = end[k].min(chunk_origin[k] + chunk[k]);
                 (start, stop)
             };
-            block
-                .slice_each_axis_mut(|axis| {
-                    let (start, stop) = overlap(axis.axis.index());
-                    let k = axis.axis.index();
-                    Slice::from(start - chunk_origin[k]..stop - chunk_origin[k])
-                })
-                .assign(&data.slice_each_axis(|axis| {
-                    let (start, stop) = overlap(axis.axis.index());
-                    let k = axis.axis.index();
-                    Slice::from(start - origin[k]..stop - origin[k])
-                }));
-            self.store_chunk(&index, block)?;
+            let source = data.slice_each_axis(|axis| {
+                let k = axis.axis.index();
+                let (start, stop) = overlap(k);
+                Slice::from(start - origin[k]..stop - origin[k])
+            });
+            if covered && clip == chunk {
+                // The data holds the whole chunk: encoded straight from it.
+                self.store_chunk(&mut batch, &index, source)?;
+            } else {
+                let mut block = if covered {
+                    filled(&chunk, self.fill::<A>()?, &self.dir)?
+                } else {
+                    match self.locate(&index)? {
+                        Found::Absent => filled(&chunk, self.fill::<A>()?, &self.dir)?,
+                        Found::At(located) => self
+                            .read_located::<A>(&located, swapped)?
+                            .permuted_axes(IxDyn(&self.inverse_order()))
+                            .as_standard_layout()
+                            .into_owned(),
+                    }
+                };
+                block
+                    .slice_each_axis_mut(|axis| {
+                        let k = axis.axis.index();
+                        let (start, stop) = overlap(k);
+                        Slice::from(start - chunk_origin[k]..stop - chunk_origin[k])
+                    })
+                    .assign(&source);
+                self.store_chunk(&mut batch, &index, block.view())?;
+            }
             if !next_index(&mut index, &first, &last) {
                 break;
             }
         }
+        batch.commit()?;
         Ok(())
     }
 

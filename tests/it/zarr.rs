@@ -958,3 +958,169 @@ print('ok')",
         "{err}"
     );
 }
+
+/// A full scan of mapped chunks adds next to no anonymous memory: each
+/// chunk's pages are the page cache's (`RssFile`), and absent chunks are a
+/// zero-stride view of one element. Run in a child process of its own, so
+/// that other tests' allocations do not count.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_scan_adds_less_than_16_mib_of_anonymous_memory() {
+    const TEST: &str = concat!(
+        module_path!(),
+        "::a_full_scan_adds_less_than_16_mib_of_anonymous_memory"
+    );
+    fn rss_anon() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
+    }
+    if common::child_role().is_some() {
+        let z = ZarrArray::open(std::env::var("ZARR_DIR").unwrap()).unwrap();
+        let before = rss_anon();
+        let mut peak = before;
+        let mut total = 0.0;
+        let mut mapped = 0;
+        for chunk in unsafe { z.chunks::<f64>() }.unwrap() {
+            let chunk = chunk.unwrap();
+            mapped += usize::from(chunk.is_mapped());
+            total += chunk.view().sum();
+            peak = peak.max(rss_anon());
+        }
+        assert_eq!(mapped, 12, "12 of 16 chunks are stored");
+        assert_eq!(total, 12.0 * 1024.0 * 1024.0 * 1.5);
+        let grown = peak - before;
+        assert!(
+            grown < 16 << 20,
+            "a scan of 96 MiB of chunks grew anonymous memory by {grown} bytes"
+        );
+        println!("grew {grown}");
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("scan.zarr");
+    // 128 MiB in 16 chunks of 8 MiB, 4 of them absent (all fill).
+    let z = ZarrArrayBuilder::new::<f64>(&[16 * 1024, 1024], &[1024, 1024])
+        .create(&path)
+        .unwrap();
+    let block = ndarray::Array2::<f64>::from_elem((1024, 1024), 1.5);
+    for i in 0..12 {
+        z.write_chunk(&[i, 0], &block).unwrap();
+    }
+    z.finish().unwrap();
+    let output = common::run_child(TEST, "scan", &[("ZARR_DIR", s(&path))]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `mapped()`: each chunk mapped on first touch and kept, at most the
+/// bound, the oldest unmapped first; the fill value for absent chunks.
+#[test]
+fn mapped_arrays_keep_chunks_mapped_up_to_a_bound() {
+    let dir = tempdir();
+    let z = ZarrArrayBuilder::new::<u32>(&[9, 9], &[3, 3])
+        .fill_value(7u32)
+        .create(dir.path())
+        .unwrap();
+    z.write_region(
+        &[0, 0],
+        &ndarray::Array2::from_shape_fn((6, 9), |(i, j)| (i * 9 + j) as u32),
+    )
+    .unwrap();
+    z.finish().unwrap();
+    let z = ZarrArray::open(dir.path()).unwrap();
+    let a = unsafe { z.mapped::<u32>() }.unwrap().max_mapped_chunks(2);
+    assert_eq!(a.get(&[0, 0]).unwrap(), 0);
+    assert_eq!(a.get(&[1, 2]).unwrap(), 11);
+    assert_eq!(a.mapped_chunks(), 1);
+    assert_eq!(a.get(&[4, 8]).unwrap(), 44);
+    assert_eq!(a.get(&[8, 8]).unwrap(), 7, "absent: the fill value");
+    assert_eq!(a.mapped_chunks(), 2, "bounded");
+    assert_eq!(a.get(&[0, 1]).unwrap(), 1, "remapped after eviction");
+    assert!(matches!(a.get(&[9, 0]), Err(Error::InvalidShape { .. })));
+    assert!(matches!(
+        unsafe { z.mapped::<i32>() },
+        Err(Error::DtypeMismatch { .. })
+    ));
+}
+
+/// `mapped().get` reads through the `transpose` codec's order and through
+/// copies of big-endian chunks: every element equals `read()`'s.
+#[test]
+fn mapped_get_agrees_with_read_in_every_layout() {
+    let dir = tempdir();
+    for (name, order, big) in [
+        ("c", Order::C, false),
+        ("f", Order::Fortran, false),
+        ("be", Order::Fortran, true),
+    ] {
+        let path = dir.path().join(name);
+        let dtype = DType {
+            byte_order: if big {
+                ndarray_memmap::ByteOrder::Big
+            } else {
+                ndarray_memmap::ByteOrder::Little
+            },
+            .."<i4".parse::<DType>().unwrap()
+        };
+        let z = ZarrArrayBuilder::with_dtype(dtype, &[7, 5, 3], &[3, 2, 2])
+            .order(order)
+            .create(&path)
+            .unwrap();
+        z.write_region(
+            &[0, 0, 0],
+            &ArrayD::from_shape_fn(IxDyn(&[7, 5, 3]), |i| {
+                (i[0] * 100 + i[1] * 10 + i[2]) as i32
+            }),
+        )
+        .unwrap();
+        z.finish().unwrap();
+        let z = ZarrArray::open(&path).unwrap();
+        let whole = z.read::<i32>().unwrap();
+        let a = unsafe { z.mapped::<i32>() }.unwrap();
+        for (index, &value) in whole.indexed_iter() {
+            assert_eq!(
+                a.get(ndarray::Dimension::slice(&index)).unwrap(),
+                value,
+                "{name} {index:?}"
+            );
+        }
+    }
+}
+
+/// A grid of more chunks than the direct table holds (65536) finds its
+/// mapped chunks through the hash map, with the same results.
+#[test]
+fn mapped_get_on_a_grid_too_large_for_the_table() {
+    let dir = tempdir();
+    let z = ZarrArrayBuilder::new::<u16>(&[70_000, 2], &[1, 2])
+        .create(dir.path())
+        .unwrap();
+    z.write_region(
+        &[69_990, 0],
+        &ndarray::Array2::from_shape_fn((10, 2), |(i, j)| (i * 2 + j) as u16 + 1),
+    )
+    .unwrap();
+    z.finish().unwrap();
+    let z = ZarrArray::open(dir.path()).unwrap();
+    let a = unsafe { z.mapped::<u16>() }.unwrap().max_mapped_chunks(3);
+    for round in 0..2 {
+        for i in 0..10 {
+            assert_eq!(
+                a.get(&[69_990 + i, 1]).unwrap(),
+                (i * 2 + 1) as u16 + 1,
+                "round {round}"
+            );
+        }
+        assert_eq!(a.get(&[5, 0]).unwrap(), 0);
+    }
+    assert_eq!(a.mapped_chunks(), 3);
+}
