@@ -304,7 +304,22 @@ impl ZarrArray {
     #[allow(unsafe_code)]
     pub unsafe fn chunk<A: Element>(&self, index: &[usize]) -> Result<ZarrChunk<A>> {
         // SAFETY: forwarded to our caller.
-        let data = unsafe { self.stored_block::<A, IxDyn>(index, IxDyn(&self.stored_shape())) }?;
+        unsafe { self.chunk_with(index, &self.options) }
+    }
+
+    /// [`chunk`](Self::chunk) mapped with `options` (a scan populates).
+    ///
+    /// # Safety
+    /// As for [`chunk`](Self::chunk).
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn chunk_with<A: Element>(
+        &self,
+        index: &[usize],
+        options: &MemmapOptions,
+    ) -> Result<ZarrChunk<A>> {
+        let shape = IxDyn(&self.stored_shape());
+        // SAFETY: forwarded to our caller.
+        let data = unsafe { self.stored_block::<A, IxDyn>(index, shape, options) }?;
         Ok(ZarrChunk::new(
             index.to_vec(),
             self.origin_of(index),
@@ -325,6 +340,7 @@ impl ZarrArray {
         &self,
         index: &[usize],
         shape: D,
+        options: &MemmapOptions,
     ) -> Result<ChunkData<A, D>> {
         let swapped = check_dtype::<A>(&self.meta)?;
         Ok(match self.locate(index)? {
@@ -341,7 +357,7 @@ impl ZarrArray {
                     })?;
                     ChunkData::Copied(reshaped)
                 } else {
-                    let mut options = self.options.clone();
+                    let mut options = options.clone();
                     options.offset(located.offset).shape(shape);
                     // SAFETY: forwarded to our caller; the file's length was
                     // checked, and is checked again under the lock.

@@ -320,7 +320,10 @@ impl<A: Element> ZarrMapped<'_, A> {
                 let len = self.chunk_shape.iter().product::<usize>();
                 // SAFETY: the caller of `ZarrArray::mapped` promised the
                 // contract for every chunk file while this value lives.
-                let block = unsafe { self.array.stored_block::<A, Ix1>(grid_index, Ix1(len)) }?;
+                let block = unsafe {
+                    self.array
+                        .stored_block::<A, Ix1>(grid_index, Ix1(len), &self.array.options)
+                }?;
                 cache.insert(id, block, self.capacity)
             }
         };
