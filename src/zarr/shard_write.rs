@@ -3,11 +3,11 @@
 //! place, with each inner chunk at a page-aligned offset so that it maps.
 //! Inner chunks the region does not touch keep their stored bytes.
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
+use ndarray::{ArrayD, ArrayViewD, Slice};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::zarr::array::{filled, next_index, ZarrArray};
+use crate::zarr::array::{next_index, ZarrArray};
 use crate::zarr::crc32c::crc32c;
 use crate::zarr::locate::{read_exact_at, Found};
 use crate::zarr::write::write_atomically;
@@ -194,18 +194,7 @@ impl ZarrArray {
                 }
             };
         }
-        let mut block: ArrayD<A> = if covered {
-            filled(&chunk, self.fill::<A>()?, &self.dir)?
-        } else {
-            match self.locate(global)? {
-                Found::Absent => filled(&chunk, self.fill::<A>()?, &self.dir)?,
-                Found::At(located) => self
-                    .read_located::<A>(&located, swapped)?
-                    .permuted_axes(IxDyn(&self.inverse_order()))
-                    .as_standard_layout()
-                    .into_owned(),
-            }
-        };
+        let mut block: ArrayD<A> = self.block_to_update::<A>(global, covered, swapped)?;
         block
             .slice_each_axis_mut(|axis| {
                 let k = axis.axis.index();

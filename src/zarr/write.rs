@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::borrow::Cow;
 
-use ndarray::{ArrayRef, ArrayViewD, Dimension, IxDyn, Slice};
+use ndarray::{ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn, Slice};
 
 use crate::element::{ByteOrder, Element};
 use crate::error::{Error, Result};
@@ -173,6 +173,29 @@ impl ZarrArray {
         Some((bytes, crc))
     }
 
+    /// The full chunk at grid `index` (array axis order) that a write
+    /// updates: the fill value if the write covers it (its old contents do
+    /// not matter), else its stored elements (or the fill value if absent).
+    pub(crate) fn block_to_update<A: Element>(
+        &self,
+        index: &[usize],
+        covered: bool,
+        swapped: bool,
+    ) -> Result<ArrayD<A>> {
+        let chunk = self.meta.chunk_shape();
+        if covered {
+            return filled(chunk, self.fill::<A>()?, &self.dir);
+        }
+        match self.locate(index)? {
+            Found::Absent => filled(chunk, self.fill::<A>()?, &self.dir),
+            Found::At(located) => Ok(self
+                .read_located::<A>(&located, swapped)?
+                .permuted_axes(IxDyn(&self.inverse_order()))
+                .as_standard_layout()
+                .into_owned()),
+        }
+    }
+
     /// Writes a full chunk into `batch`, or marks its file for removal if
     /// it is all fill.
     fn store_chunk<A: Element>(
@@ -307,18 +330,7 @@ impl ZarrArray {
                 // The data holds the whole chunk: encoded straight from it.
                 self.store_chunk(&mut batch, &index, source)?;
             } else {
-                let mut block = if covered {
-                    filled(&chunk, self.fill::<A>()?, &self.dir)?
-                } else {
-                    match self.locate(&index)? {
-                        Found::Absent => filled(&chunk, self.fill::<A>()?, &self.dir)?,
-                        Found::At(located) => self
-                            .read_located::<A>(&located, swapped)?
-                            .permuted_axes(IxDyn(&self.inverse_order()))
-                            .as_standard_layout()
-                            .into_owned(),
-                    }
-                };
+                let mut block = self.block_to_update::<A>(&index, covered, swapped)?;
                 block
                     .slice_each_axis_mut(|axis| {
                         let k = axis.axis.index();
