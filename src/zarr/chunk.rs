@@ -24,6 +24,7 @@ pub(crate) enum ChunkData<A: Element, D: ndarray::Dimension = IxDyn> {
 impl<A: Element> ChunkData<A, ndarray::Ix1> {
     /// The element at `offset` of a stored block held flat (C order over
     /// the stored axes): element access without building a view.
+    #[inline]
     pub(crate) fn element(&self, offset: usize) -> Option<A> {
         match self {
             ChunkData::Mapped(guard) => guard.get(offset).copied(),

@@ -93,6 +93,7 @@ impl<A: Element> Cache<A> {
         }
     }
 
+    #[inline]
     fn slot_of(&self, id: u64) -> Option<usize> {
         if self.table.is_empty() {
             self.map.get(&id).map(|&slot| slot as usize)
@@ -238,6 +239,7 @@ impl Divisor {
     }
 
     /// `(n / d, n % d)`.
+    #[inline]
     fn div_rem(self, n: usize) -> (usize, usize) {
         if let Some(shift) = self.shift {
             return (n >> shift, n & (self.d - 1));
@@ -262,28 +264,40 @@ impl<A: Element> ZarrMapped<'_, A> {
     /// # Errors
     /// [`Error::InvalidShape`] for an index outside the array, and the
     /// errors of [`ZarrArray::chunk`] the first time its chunk is touched.
+    #[inline]
     pub fn get(&self, index: &[usize]) -> Result<A> {
-        if index.len() != self.axes.len() {
-            return Err(self.outside(index));
-        }
         // The chunk's position in the grid and the element's offset in it,
         // in one pass, without allocating or dividing.
         let (mut id, mut offset) = (0u64, 0usize);
+        let mut inside = index.len() == self.axes.len();
         for (axis, &i) in self.axes.iter().zip(index) {
-            if i >= axis.len {
-                return Err(self.outside(index));
-            }
+            inside &= i < axis.len;
             let (chunk, within) = axis.chunk.div_rem(i);
-            id = id * axis.grid as u64 + chunk as u64;
-            offset += within * axis.stride;
+            id = id.wrapping_mul(axis.grid as u64).wrapping_add(chunk as u64);
+            offset = offset.wrapping_add(within.wrapping_mul(axis.stride));
+        }
+        // The hot path, inlined into the caller's loop: a mapped chunk.
+        if inside {
+            if let Ok(cache) = self.cache.try_borrow() {
+                if let Some(value) = cache
+                    .slot_of(id)
+                    .and_then(|slot| cache.slots[slot].1.element(offset))
+                {
+                    return Ok(value);
+                }
+            }
+        }
+        self.get_cold(index, inside, id, offset)
+    }
+
+    /// `get` for what the hot path does not handle: an index outside the
+    /// array, a chunk not mapped yet, a handle in use.
+    #[inline(never)]
+    fn get_cold(&self, index: &[usize], inside: bool, id: u64, offset: usize) -> Result<A> {
+        if !inside {
+            return Err(self.outside(index));
         }
         let mut cache = self.borrow_cache()?;
-        if let Some(value) = cache
-            .slot_of(id)
-            .and_then(|slot| cache.slots[slot].1.element(offset))
-        {
-            return Ok(value);
-        }
         let grid_index: Vec<usize> = index
             .iter()
             .zip(&self.chunk_shape)
