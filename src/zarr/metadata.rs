@@ -1006,3 +1006,82 @@ pub(crate) fn grid_of(shape: &[usize], chunk_shape: &[usize]) -> Vec<usize> {
         .map(|(&n, &c)| n.div_ceil(c))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid float64 array's `zarr.json` with `extra` fields spliced in
+    /// and `codecs` as given.
+    fn doc(extra: &str, codecs: &str) -> String {
+        format!(
+            r#"{{"zarr_format":3,"node_type":"array","shape":[4,6],"data_type":"float64",
+            "chunk_grid":{{"name":"regular","configuration":{{"chunk_shape":[2,3]}}}},
+            "chunk_key_encoding":{{"name":"default"}},"fill_value":"NaN","codecs":{codecs}{extra}}}"#
+        )
+    }
+
+    const BYTES: &str = r#"[{"name":"bytes","configuration":{"endian":"little"}}]"#;
+
+    fn unsupported(text: &str) -> String {
+        match parse_v3(text.as_bytes()) {
+            Err(MetadataError::Unsupported { feature, .. }) => feature,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_need_must_understand_false() {
+        assert!(parse_v3(doc(r#","foo":{"must_understand":false}"#, BYTES).as_bytes()).is_ok());
+        assert!(unsupported(&doc(r#","foo":{"must_understand":true}"#, BYTES)).contains("\"foo\""));
+        assert!(unsupported(&doc(r#","foo":1"#, BYTES)).contains("\"foo\""));
+    }
+
+    #[test]
+    fn what_cannot_map_is_refused_by_name() {
+        let grid = doc("", BYTES).replace("\"regular\"", "\"rectilinear\"");
+        assert!(unsupported(&grid).contains("\"rectilinear\""));
+        let raw = doc("", r#"[{"name":"bytes"}]"#).replace("\"float64\"", "\"r16\"");
+        assert!(unsupported(&raw).contains("\"r16\""));
+        let string = doc("", BYTES).replace("\"float64\"", "\"string\"");
+        assert!(unsupported(&string).contains("variable-length"));
+        let transformers = doc(r#","storage_transformers":[{"name":"t"}]"#, BYTES);
+        assert!(unsupported(&transformers).contains("storage transformers"));
+        let zstd = doc(
+            "",
+            r#"[{"name":"bytes","configuration":{"endian":"little"}},{"name":"zstd"}]"#,
+        );
+        assert!(unsupported(&zstd).contains("\"zstd\""));
+    }
+
+    #[test]
+    fn bytes_without_endian_is_refused_for_multi_byte_types_only() {
+        let err = parse_v3(doc("", r#"[{"name":"bytes"}]"#).as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, MetadataError::Invalid(m) if m.contains("endian")),
+            "{err:?}"
+        );
+        let single = doc("", r#"[{"name":"bytes"}]"#)
+            .replace("\"float64\"", "\"uint8\"")
+            .replace("\"NaN\"", "3");
+        assert!(parse_v3(single.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn transposes_compose_and_shards_must_divide() {
+        let two = r#"[{"name":"transpose","configuration":{"order":[1,0]}},
+            {"name":"transpose","configuration":{"order":[1,0]}},
+            {"name":"bytes","configuration":{"endian":"little"}}]"#;
+        assert_eq!(
+            parse_v3(doc("", two).as_bytes()).unwrap().codecs.order,
+            [0, 1]
+        );
+        let uneven = r#"[{"name":"sharding_indexed","configuration":{"chunk_shape":[2,2],
+            "codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}}]"#;
+        let err = parse_v3(doc("", uneven).as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, MetadataError::Invalid(m) if m.contains("divide")),
+            "{err:?}"
+        );
+    }
+}
