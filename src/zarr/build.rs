@@ -178,6 +178,14 @@ impl ZarrArrayBuilder {
     pub fn metadata(&self) -> Result<ZarrMetadata> {
         let invalid = |reason: String| Error::ZarrMetadata { path: None, reason };
         let dtype = self.dtype.clone().map_err(invalid)?;
+        // `DType`'s fields are public: a kind and size no element type has
+        // (a 3-byte integer) must not reach the metadata.
+        let known = dtype.descr().parse::<DType>().ok();
+        if known.map(|d| (d.kind, d.size)) != Some((dtype.kind, dtype.size)) {
+            return Err(Error::UnsupportedDtype {
+                descr: dtype.descr(),
+            });
+        }
         let rank = self.shape.len();
         if self.chunk_shape.len() != rank || rank > MAX_RANK {
             return Err(invalid(format!(

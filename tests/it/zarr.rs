@@ -1124,3 +1124,19 @@ fn mapped_get_on_a_grid_too_large_for_the_table() {
     }
     assert_eq!(a.mapped_chunks(), 3);
 }
+
+/// A dtype no element type has (its fields are public) is refused before
+/// any file is made.
+#[test]
+fn the_builder_refuses_a_dtype_no_element_has() {
+    let dir = tempdir();
+    let odd = DType {
+        size: 3,
+        ..("<i4".parse::<DType>().unwrap())
+    };
+    let err = ZarrArrayBuilder::with_dtype(odd, &[4], &[2])
+        .create(dir.path().join("a"))
+        .unwrap_err();
+    assert!(matches!(err, Error::UnsupportedDtype { .. }), "{err}");
+    assert!(!dir.path().join("a").exists());
+}
