@@ -82,21 +82,11 @@ impl<A: Element> ZarrChunk<A> {
 
     /// The chunk's elements inside the array: shape `min(chunk, edge)`.
     pub fn view(&self) -> ArrayViewD<'_, A> {
-        let clip = &self.clip;
-        let stored = match &self.data {
-            ChunkData::Mapped(guard) => guard.view(),
-            ChunkData::Copied(array) => array.view(),
-            // A zero-stride view of one element: absent chunks cost no memory.
-            ChunkData::Fill(value) => {
-                let strides = IxDyn(&vec![0; clip.len()]);
-                let shape = IxDyn(clip).strides(strides);
-                return ArrayViewD::from_shape(shape, std::slice::from_ref(value))
-                    .unwrap_or_else(|_| empty_view());
-            }
-        };
-        stored
-            .permuted_axes(IxDyn(&self.inverse))
-            .slice_each_axis_inplace_owned(clip)
+        match &self.data {
+            ChunkData::Mapped(guard) => as_array_axes(guard.view(), &self.inverse, &self.clip),
+            ChunkData::Copied(array) => as_array_axes(array.view(), &self.inverse, &self.clip),
+            ChunkData::Fill(value) => fill_view(value, &self.clip),
+        }
     }
 
     /// The chunk's grid index.
@@ -121,21 +111,30 @@ impl<A: Element> ZarrChunk<A> {
     }
 }
 
-/// An empty view, for the one case `broadcast` could refuse (a clipped
+/// An empty view, for the one case `from_shape` could refuse (a clipped
 /// shape whose element count overflows, which a checked chunk never has).
 fn empty_view<'a, A>() -> ArrayViewD<'a, A> {
     ndarray::ArrayView1::from(&[][..]).into_dyn()
 }
 
-trait ClipOwned<'a, A> {
-    fn slice_each_axis_inplace_owned(self, clip: &[usize]) -> ArrayViewD<'a, A>;
+/// A stored block as the chunk's view: its axes put back in the array's
+/// order (`inverse` undoes the `transpose` codec), clipped at the edge.
+pub(crate) fn as_array_axes<'v, A>(
+    stored: ArrayViewD<'v, A>,
+    inverse: &[usize],
+    clip: &[usize],
+) -> ArrayViewD<'v, A> {
+    let mut view = stored.permuted_axes(IxDyn(inverse));
+    view.slice_each_axis_inplace(|axis| Slice::from(0..clip[axis.axis.index()]));
+    view
 }
 
-impl<'a, A> ClipOwned<'a, A> for ArrayViewD<'a, A> {
-    fn slice_each_axis_inplace_owned(mut self, clip: &[usize]) -> ArrayViewD<'a, A> {
-        self.slice_each_axis_inplace(|axis| Slice::from(0..clip[axis.axis.index()]));
-        self
-    }
+/// Every element `value`, in a view of shape `clip` with zero strides:
+/// absent chunks cost no memory.
+pub(crate) fn fill_view<'v, A>(value: &'v A, clip: &[usize]) -> ArrayViewD<'v, A> {
+    let strides = IxDyn(&vec![0; clip.len()]);
+    ArrayViewD::from_shape(IxDyn(clip).strides(strides), std::slice::from_ref(value))
+        .unwrap_or_else(|_| empty_view())
 }
 
 /// The chunks of a [`ZarrArray`] in C order of the grid
@@ -143,7 +142,9 @@ impl<'a, A> ClipOwned<'a, A> for ArrayViewD<'a, A> {
 /// unmapped) when the caller lets it go.
 pub struct ZarrChunks<'a, A: Element> {
     array: &'a ZarrArray,
-    grid: Vec<usize>,
+    /// The grid's first and last index, the box `next_index` walks.
+    first: Vec<usize>,
+    last: Vec<usize>,
     next: Option<Vec<usize>>,
     /// The chunk maps' options: the array's, populating unless told not to.
     options: MemmapOptions,
@@ -159,7 +160,8 @@ impl<'a, A: Element> ZarrChunks<'a, A> {
         }
         ZarrChunks {
             array,
-            grid,
+            first: vec![0; grid.len()],
+            last: grid.iter().map(|n| n.saturating_sub(1)).collect(),
             next,
             options,
             _element: std::marker::PhantomData,
@@ -191,9 +193,7 @@ impl<A: Element> Iterator for ZarrChunks<'_, A> {
     fn next(&mut self) -> Option<Self::Item> {
         let index = self.next.take()?;
         let mut following = index.clone();
-        let first = vec![0; self.grid.len()];
-        let last: Vec<usize> = self.grid.iter().map(|n| n - 1).collect();
-        if next_index(&mut following, &first, &last) {
+        if next_index(&mut following, &self.first, &self.last) {
             self.next = Some(following);
         }
         // SAFETY: the caller of `ZarrArray::chunks` promised the contract
@@ -244,10 +244,7 @@ impl<A: Element> ZarrChunkMut<A> {
     /// The chunk's elements inside the array.
     pub fn view(&self) -> ArrayViewD<'_, A> {
         match self.guard.as_ref() {
-            Some(guard) => guard
-                .view()
-                .permuted_axes(IxDyn(&self.inverse))
-                .slice_each_axis_inplace_owned(&self.clip),
+            Some(guard) => as_array_axes(guard.view(), &self.inverse, &self.clip),
             None => empty_view(),
         }
     }

@@ -225,9 +225,9 @@ pub(crate) fn reconsolidate_ancestors(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Every node's metadata below `root`, keyed by path relative to it.
+/// Every node's metadata below `dir`, keyed by `prefix` and its path
+/// relative to `dir`.
 fn collect(
-    root: &Path,
     dir: &Path,
     prefix: &str,
     format: ZarrFormat,
@@ -274,8 +274,7 @@ fn collect(
             }
         }
         if found {
-            let _ = root;
-            collect(root, &path, &format!("{key}/"), format, out)?;
+            collect(&path, &format!("{key}/"), format, out)?;
         }
     }
     Ok(())
@@ -283,7 +282,7 @@ fn collect(
 
 fn consolidate(dir: &Path, format: ZarrFormat) -> Result<()> {
     let mut members = Map::new();
-    collect(dir, dir, "", format, &mut members)?;
+    collect(dir, "", format, &mut members)?;
     match format {
         ZarrFormat::V3 => {
             let attributes = group_doc(dir)?

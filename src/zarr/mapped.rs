@@ -6,13 +6,13 @@ use std::cell::{RefCell, RefMut};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use ndarray::{ArrayViewD, Ix1, IxDyn, ShapeBuilder};
+use ndarray::{ArrayViewD, Ix1, IxDyn};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::zarr::array::ZarrArray;
 use crate::zarr::check_dtype;
-use crate::zarr::chunk::ChunkData;
+use crate::zarr::chunk::{as_array_axes, fill_view, ChunkData};
 
 /// Chunks kept mapped at most by default: 1024 chunks of 8 MiB is 8 GiB of
 /// address space and no memory of its own (the pages are the page cache's).
@@ -369,12 +369,7 @@ impl<A: Element> ZarrMapped<'_, A> {
             ChunkData::Copied(array) => {
                 Self::as_chunk(array.view(), &self.stored, &self.inverse, &clip)
             }
-            ChunkData::Fill(value) => {
-                // A zero-stride view of one element, as for `ZarrChunk`.
-                let strides = IxDyn(&vec![0; clip.len()]);
-                ArrayViewD::from_shape(IxDyn(&clip).strides(strides), std::slice::from_ref(value))
-                    .ok()
-            }
+            ChunkData::Fill(value) => Some(fill_view(value, &clip)),
         };
         let view = view.ok_or_else(|| {
             self.array.chunk_error(
@@ -386,19 +381,15 @@ impl<A: Element> ZarrMapped<'_, A> {
     }
 
     /// A flat stored block as the chunk's view: reshaped to the stored
-    /// shape, its axes put back in the array's order, clipped at the edge.
+    /// shape, then as `ZarrChunk::view` shows it.
     fn as_chunk<'v>(
         flat: ndarray::ArrayView1<'v, A>,
         stored: &[usize],
         inverse: &[usize],
         clip: &[usize],
     ) -> Option<ArrayViewD<'v, A>> {
-        let mut view = flat
-            .into_shape_with_order(IxDyn(stored))
-            .ok()?
-            .permuted_axes(IxDyn(inverse));
-        view.slice_each_axis_inplace(|axis| ndarray::Slice::from(0..clip[axis.axis.index()]));
-        Some(view)
+        let block = flat.into_shape_with_order(IxDyn(stored)).ok()?;
+        Some(as_array_axes(block, inverse, clip))
     }
 
     /// How many chunks are mapped now.

@@ -675,7 +675,13 @@ fn sharding_config(
         .ok_or_else(|| invalid("sharding_indexed.configuration.codecs must be a list"))?;
     let (inner, endian) = match codec_pipeline(inner_list, rank, size, "sharding_indexed codecs")? {
         Pipeline::Plain { codecs, endian } => (codecs, endian),
-        Pipeline::Sharded { .. } => unreachable_nested(),
+        // Refused inside a shard's codecs already; kept total without a panic.
+        Pipeline::Sharded { .. } => {
+            return Err(MetadataError::Unsupported {
+                feature: "sharding_indexed inside a shard".to_owned(),
+                remedy: "use one level of sharding",
+            })
+        }
     };
     let index_list = match config.get("index_codecs") {
         Some(value) => value
@@ -709,19 +715,6 @@ fn sharding_config(
         },
         endian,
     ))
-}
-
-/// `codec_pipeline` refuses `sharding_indexed` inside a shard's codecs
-/// before it could return a sharded pipeline there; this keeps the match
-/// total without a panic.
-fn unreachable_nested() -> (ChunkCodecs, ByteOrder) {
-    (
-        ChunkCodecs {
-            order: Vec::new(),
-            checksum: false,
-        },
-        ByteOrder::NotApplicable,
-    )
 }
 
 /// The shard index's codecs: `bytes` little-endian, optionally `crc32c`.

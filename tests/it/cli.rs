@@ -596,6 +596,32 @@ print(zarr.open_array(sys.argv[2]).chunks)",
         "{}",
         stderr(&out)
     );
+    // --chunks needs one length per axis, and a Zarr OUT.
+    let out = npy(&[
+        "convert",
+        s(&d("a.npy")),
+        s(&d("c.zarr")),
+        "--dtype",
+        "<f4",
+        "--chunks",
+        "10",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 lengths, but the array has 2 axes"),
+        "{}",
+        stderr(&out)
+    );
+    let out = npy(&[
+        "convert",
+        s(&d("a.npy")),
+        s(&d("c.npy")),
+        "--dtype",
+        "<f4",
+        "--chunks",
+        "10,7",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // convert never overwrites a Zarr array.
     let out = npy(&["convert", s(&d("a.npy")), s(&d("a.zarr")), "--dtype", "<f4"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -1140,3 +1140,38 @@ fn the_builder_refuses_a_dtype_no_element_has() {
     assert!(matches!(err, Error::UnsupportedDtype { .. }), "{err}");
     assert!(!dir.path().join("a").exists());
 }
+
+/// Overwriting a chunk with the fill value removes its file (zarr-python's
+/// `write_empty_chunks=False`), or keeps it when asked; a region outside
+/// the array and a `mapped` handle re-entered from its own closure are
+/// typed errors.
+#[test]
+fn fill_overwrites_remove_chunks_and_misuse_is_a_typed_error() {
+    let dir = tempdir();
+    for (keep, name) in [(false, "drop"), (true, "keep")] {
+        let path = dir.path().join(name);
+        let z = ZarrArrayBuilder::new::<f32>(&[4], &[2])
+            .write_empty_chunks(keep)
+            .create(&path)
+            .unwrap();
+        z.write_region(&[0], &ndarray::arr1(&[1.0f32, 2.0, 3.0, 4.0]))
+            .unwrap();
+        assert!(path.join("c/0").is_file());
+        z.write_region(&[0], &ndarray::arr1(&[0.0f32, 0.0]))
+            .unwrap();
+        assert_eq!(path.join("c/0").is_file(), keep, "{name}");
+        z.finish().unwrap();
+        let z = ZarrArray::open(&path).unwrap();
+        assert_eq!(
+            z.read::<f32>().unwrap().iter().copied().collect::<Vec<_>>(),
+            [0.0, 0.0, 3.0, 4.0]
+        );
+        assert!(matches!(
+            z.read_region::<f32>(std::slice::from_ref(&(3..5))),
+            Err(Error::InvalidShape { .. })
+        ));
+        let a = unsafe { z.mapped::<f32>() }.unwrap();
+        let inner = a.with_chunk(&[1], |_| a.get(&[0])).unwrap();
+        assert!(matches!(inner, Err(Error::ZarrChunk { .. })), "{inner:?}");
+    }
+}
