@@ -177,8 +177,11 @@ pub enum Error {
         requested: &'static str,
     },
 
-    /// Another process holds a conflicting advisory lock on the file.
-    #[error("{path} is locked by another process ({requested} lock refused); opt out with MemmapOptions::lock(false) only if you coordinate access yourself", path = .path.display())]
+    /// Another open handle holds a conflicting advisory lock on the file:
+    /// another process, or another open file in this process (libhdf5, as
+    /// h5py or the `hdf5` crate use it, locks its own descriptor). The
+    /// lock cannot say which.
+    #[error("{path} is locked by another open handle, in another process or in this one ({requested} lock refused); close the other handle, or opt out with MemmapOptions::lock(false) only if you coordinate access yourself", path = .path.display())]
     Locked {
         /// The file.
         path: PathBuf,
@@ -441,6 +444,42 @@ pub enum Error {
         /// What is wrong, expected against found.
         reason: String,
     },
+
+    /// An HDF5 file's metadata is damaged or is not HDF5: a bad signature
+    /// or checksum, an address past the end of the file, a cycle.
+    #[error("invalid HDF5 metadata in {path}: {reason}", path = display_path(.path))]
+    Hdf5Metadata {
+        /// The file, when reading from one.
+        path: Option<PathBuf>,
+        /// What is wrong, expected against found.
+        reason: String,
+    },
+
+    /// An HDF5 file has no dataset at the path asked for.
+    #[error("no dataset {object:?} in {path}: {reason}", path = display_path(.path))]
+    Hdf5NotFound {
+        /// The file, when reading from one.
+        path: Option<PathBuf>,
+        /// The path asked for.
+        object: String,
+        /// Why: the group without that member, or what is there instead.
+        reason: String,
+    },
+
+    /// A valid HDF5 dataset that cannot be mapped (or read) as asked: not
+    /// allocated, compact, external, virtual, filtered, an unsupported
+    /// type, a writer active on the file.
+    #[error("the dataset {dataset:?} in {path} cannot be mapped: {reason}; {remedy}", path = display_path(.path))]
+    Hdf5Unsupported {
+        /// The file, when reading from one.
+        path: Option<PathBuf>,
+        /// The dataset's path in the file.
+        dataset: String,
+        /// What stands in the way, by name.
+        reason: String,
+        /// The way out.
+        remedy: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
@@ -487,7 +526,8 @@ impl From<Error> for io::Error {
             Error::OutOfMemory { .. } => K::OutOfMemory,
             Error::ReadOnly { .. } => K::PermissionDenied,
             Error::UnsupportedDtype { .. } | Error::NoNpyDescr { .. } => K::Unsupported,
-            Error::ZarrUnsupported { .. } => K::Unsupported,
+            Error::ZarrUnsupported { .. } | Error::Hdf5Unsupported { .. } => K::Unsupported,
+            Error::Hdf5NotFound { .. } => K::NotFound,
             _ => K::InvalidData,
         };
         io::Error::new(kind, err)

@@ -107,6 +107,8 @@ mod error;
 mod ext;
 mod grow;
 mod guard;
+#[cfg(feature = "hdf5")]
+mod hdf5;
 mod layout;
 mod lent;
 mod literal;
@@ -127,6 +129,8 @@ mod round_f16;
 mod scalar;
 mod settings;
 mod sys;
+#[cfg(any(feature = "zarr", feature = "hdf5"))]
+mod views;
 #[cfg(feature = "zarr")]
 mod zarr;
 
@@ -137,6 +141,12 @@ pub use error::{Error, FileTooShortRemedy, Result};
 pub use ext::MemmapExt;
 pub use grow::{Growable, Growth};
 pub use guard::{Chunks, Memmap, MemmapMut, AUTO_PREFETCH_BYTES};
+#[cfg(feature = "hdf5")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
+pub use hdf5::{
+    resolve_hdf5_dataset, Hdf5Chunk, Hdf5ChunkRecord, Hdf5Chunks, Hdf5Dataset, Hdf5Field, Hdf5File,
+    Hdf5Layout, Hdf5Type,
+};
 pub use layout::Order;
 pub use mode::Mode;
 pub use npy::{

@@ -270,3 +270,31 @@ pub(crate) fn start_writeback(file: &File, start: u64, len: u64) {
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn start_writeback(_file: &File, _start: u64, _len: u64) {}
+
+/// Reads `buf.len()` bytes of `file` at `offset`.
+pub(crate) fn read_exact_at(
+    file: &std::fs::File,
+    buf: &mut [u8],
+    offset: u64,
+) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[done..],
+                offset + done as u64,
+            )?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}

@@ -14,9 +14,10 @@ use crate::element::Element;
 use crate::engine::Setting;
 use crate::error::{Error, FileTooShortRemedy, Result};
 use crate::settings::MemmapOptions;
+use crate::sys::read_exact_at;
 use crate::zarr::chunk::{ChunkData, ZarrChunk, ZarrChunks};
 use crate::zarr::crc32c::crc32c;
-use crate::zarr::locate::{read_exact_at, Found, Located, ShardCache};
+use crate::zarr::locate::{Found, Located, ShardCache};
 use crate::zarr::metadata::{parse_v2, parse_v3, ZarrMetadata};
 use crate::zarr::{check_dtype, metadata_error};
 

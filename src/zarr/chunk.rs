@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 
-use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder, Slice};
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, Slice};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::guard::{Memmap, MemmapMut};
 use crate::settings::{MemmapOptions, Populate};
+use crate::views::{empty_view, fill_view};
 use crate::zarr::array::{next_index, ZarrArray};
 
 /// Where a chunk's elements come from, as a stored block of dimension `D`.
@@ -113,10 +114,6 @@ impl<A: Element> ZarrChunk<A> {
 
 /// An empty view, for the one case `from_shape` could refuse (a clipped
 /// shape whose element count overflows, which a checked chunk never has).
-fn empty_view<'a, A>() -> ArrayViewD<'a, A> {
-    ndarray::ArrayView1::from(&[][..]).into_dyn()
-}
-
 /// A stored block as the chunk's view: its axes put back in the array's
 /// order (`inverse` undoes the `transpose` codec), clipped at the edge.
 pub(crate) fn as_array_axes<'v, A>(
@@ -127,14 +124,6 @@ pub(crate) fn as_array_axes<'v, A>(
     let mut view = stored.permuted_axes(IxDyn(inverse));
     view.slice_each_axis_inplace(|axis| Slice::from(0..clip[axis.axis.index()]));
     view
-}
-
-/// Every element `value`, in a view of shape `clip` with zero strides:
-/// absent chunks cost no memory.
-pub(crate) fn fill_view<'v, A>(value: &'v A, clip: &[usize]) -> ArrayViewD<'v, A> {
-    let strides = IxDyn(&vec![0; clip.len()]);
-    ArrayViewD::from_shape(IxDyn(clip).strides(strides), std::slice::from_ref(value))
-        .unwrap_or_else(|_| empty_view())
 }
 
 /// The chunks of a [`ZarrArray`] in C order of the grid

@@ -232,7 +232,7 @@ impl ZarrArray {
             len - index_bytes
         };
         let mut raw = vec![0u8; index_bytes as usize];
-        read_exact_at(file, &mut raw, index_at)
+        crate::sys::read_exact_at(file, &mut raw, index_at)
             .map_err(|e| Error::io("read shard index", &self.dir.join(key), e))?;
         let table_len = raw.len() - if sharding.index_checksum { 4 } else { 0 };
         if sharding.index_checksum {
@@ -311,29 +311,5 @@ impl ZarrArray {
             });
         }
         Ok(entries)
-    }
-}
-
-/// Reads `buf.len()` bytes of `file` at `offset`.
-pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        let mut done = 0;
-        while done < buf.len() {
-            let n = std::os::windows::fs::FileExt::seek_read(
-                file,
-                &mut buf[done..],
-                offset + done as u64,
-            )?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            done += n;
-        }
-        Ok(())
     }
 }

@@ -10,9 +10,10 @@ use ndarray::{ArrayViewD, Ix1, IxDyn};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::views::fill_view;
 use crate::zarr::array::ZarrArray;
 use crate::zarr::check_dtype;
-use crate::zarr::chunk::{as_array_axes, fill_view, ChunkData};
+use crate::zarr::chunk::{as_array_axes, ChunkData};
 
 /// Chunks kept mapped at most by default: 1024 chunks of 8 MiB is 8 GiB of
 /// address space and no memory of its own (the pages are the page cache's).

@@ -7,9 +7,10 @@ use ndarray::{ArrayD, ArrayViewD, Slice};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::sys::read_exact_at;
 use crate::zarr::array::{next_index, ZarrArray};
 use crate::zarr::crc32c::crc32c;
-use crate::zarr::locate::{read_exact_at, Found};
+use crate::zarr::locate::Found;
 use crate::zarr::write::write_atomically;
 
 /// Inner chunks start at multiples of this: a page on the platforms we

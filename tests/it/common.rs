@@ -186,3 +186,72 @@ for a in ds:
         descrs,
     )
 }
+
+/// Runs `$body` with `$T` the Rust type of `$dtype`.
+macro_rules! typed {
+    ($dtype:expr, $T:ident => $body:expr) => {{
+        let dtype: ndarray_memmap::DType = $dtype;
+        match (dtype.kind, dtype.size) {
+            (ndarray_memmap::Kind::Bool, 1) => {
+                type $T = bool;
+                $body
+            }
+            (ndarray_memmap::Kind::Int, 1) => {
+                type $T = i8;
+                $body
+            }
+            (ndarray_memmap::Kind::Int, 2) => {
+                type $T = i16;
+                $body
+            }
+            (ndarray_memmap::Kind::Int, 4) => {
+                type $T = i32;
+                $body
+            }
+            (ndarray_memmap::Kind::Int, 8) => {
+                type $T = i64;
+                $body
+            }
+            (ndarray_memmap::Kind::Uint, 1) => {
+                type $T = u8;
+                $body
+            }
+            (ndarray_memmap::Kind::Uint, 2) => {
+                type $T = u16;
+                $body
+            }
+            (ndarray_memmap::Kind::Uint, 4) => {
+                type $T = u32;
+                $body
+            }
+            (ndarray_memmap::Kind::Uint, 8) => {
+                type $T = u64;
+                $body
+            }
+            (ndarray_memmap::Kind::Float, 2) => {
+                type $T = half::f16;
+                $body
+            }
+            (ndarray_memmap::Kind::Float, 4) => {
+                type $T = f32;
+                $body
+            }
+            (ndarray_memmap::Kind::Float, 8) => {
+                type $T = f64;
+                $body
+            }
+            (ndarray_memmap::Kind::Complex, 8) => {
+                type $T = num_complex::Complex<f32>;
+                $body
+            }
+            (ndarray_memmap::Kind::Complex, 16) => {
+                type $T = num_complex::Complex<f64>;
+                $body
+            }
+            other => panic!("no type for {other:?}"),
+        }
+    }};
+}
+
+#[allow(unused_imports)]
+pub(crate) use typed;

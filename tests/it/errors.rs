@@ -816,6 +816,38 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             key: "c/0".to_owned(),
             reason: "slot 1 of the shard index points at bytes 40..48 of a 52-byte shard whose data lies in 0..16".to_owned(),
         },
+        #[cfg(feature = "hdf5")]
+        Error::Hdf5Metadata {
+            path: Some(p("cyclic.h5")),
+            reason: "the object header at byte 96 continues into a block it has already read (a cycle), or into more than 4096 blocks; the file is damaged".to_owned(),
+        },
+        #[cfg(feature = "hdf5")]
+        Error::Hdf5NotFound {
+            path: Some(p("f.h5")),
+            object: "/a/b/nope".to_owned(),
+            reason: "the group /a/b has no member \"nope\"".to_owned(),
+        },
+        #[cfg(feature = "hdf5")]
+        Error::Hdf5Unsupported {
+            path: Some(p("f.h5")),
+            dataset: "/gzip".to_owned(),
+            reason: "its chunks are filtered (gzip (deflate) (filter 1))".to_owned(),
+            remedy: "read it with h5py, or recreate it without compression (compression=None) to map it".to_owned(),
+        },
+        #[cfg(feature = "hdf5")]
+        Error::Hdf5Unsupported {
+            path: Some(p("f.h5")),
+            dataset: "/x".to_owned(),
+            reason: "it was never written, so no storage is allocated (libhdf5 allocates contiguous data late by default)".to_owned(),
+            remedy: "write it once (dset[...] = data), or create it with early allocation (h5py.h5p: set_alloc_time(h5d.ALLOC_TIME_EARLY))".to_owned(),
+        },
+        #[cfg(feature = "hdf5")]
+        Error::Hdf5Unsupported {
+            path: Some(p("f.h5")),
+            dataset: "/x".to_owned(),
+            reason: "a writer has the file open (superblock flags 0x1: open for writing), so its metadata and data may change under a map".to_owned(),
+            remedy: "close the writer first; if no writer runs (one crashed), clear the flags with `h5clear -s FILE`".to_owned(),
+        },
     ];
     let printed: Vec<String> = errors.iter().map(ToString::to_string).collect();
     let documented = documented_messages();

@@ -11,6 +11,8 @@ mod concurrency;
 mod errors;
 mod grow;
 mod half;
+#[cfg(feature = "hdf5")]
+mod hdf5;
 mod hostile;
 mod interop;
 mod npy;

@@ -15,9 +15,8 @@ use ndarray::{ArrayD, IxDyn, Slice};
 use ndarray_memmap::{
     AnyArray, DType, Error, Kind, Order, Scalar, ZarrArray, ZarrArrayBuilder, ZarrFormat, ZarrGroup,
 };
-use num_complex::Complex;
 
-use crate::common::{self, python_command, s, tempdir};
+use crate::common::{self, python_command, s, tempdir, typed};
 
 const SIDE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/zarr_side.py");
 
@@ -67,72 +66,6 @@ fn same<A: std::fmt::Debug>(
     let print =
         |v: ndarray::ArrayViewD<'_, A>| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>();
     assert_eq!(print(a), print(b), "{name}");
-}
-
-/// Runs `$body` with `$T` the Rust type of `$dtype`.
-macro_rules! typed {
-    ($dtype:expr, $T:ident => $body:expr) => {{
-        let dtype: DType = $dtype;
-        match (dtype.kind, dtype.size) {
-            (Kind::Bool, 1) => {
-                type $T = bool;
-                $body
-            }
-            (Kind::Int, 1) => {
-                type $T = i8;
-                $body
-            }
-            (Kind::Int, 2) => {
-                type $T = i16;
-                $body
-            }
-            (Kind::Int, 4) => {
-                type $T = i32;
-                $body
-            }
-            (Kind::Int, 8) => {
-                type $T = i64;
-                $body
-            }
-            (Kind::Uint, 1) => {
-                type $T = u8;
-                $body
-            }
-            (Kind::Uint, 2) => {
-                type $T = u16;
-                $body
-            }
-            (Kind::Uint, 4) => {
-                type $T = u32;
-                $body
-            }
-            (Kind::Uint, 8) => {
-                type $T = u64;
-                $body
-            }
-            (Kind::Float, 2) => {
-                type $T = half::f16;
-                $body
-            }
-            (Kind::Float, 4) => {
-                type $T = f32;
-                $body
-            }
-            (Kind::Float, 8) => {
-                type $T = f64;
-                $body
-            }
-            (Kind::Complex, 8) => {
-                type $T = Complex<f32>;
-                $body
-            }
-            (Kind::Complex, 16) => {
-                type $T = Complex<f64>;
-                $body
-            }
-            other => panic!("no type for {other:?}"),
-        }
-    }};
 }
 
 #[test]
