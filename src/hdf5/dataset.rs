@@ -69,6 +69,8 @@ pub struct Hdf5Dataset {
     pub(crate) raw: Layout,
     /// The base address (the userblock's size).
     pub(crate) base: u64,
+    /// The file, named in refusals.
+    file: Option<std::path::PathBuf>,
 }
 
 impl Hdf5Dataset {
@@ -138,6 +140,7 @@ impl Hdf5Dataset {
             filters: d.filters,
             raw: d.layout,
             base,
+            file: file.map(Path::to_path_buf),
         })
     }
 
@@ -231,7 +234,7 @@ impl Hdf5Dataset {
 
     pub(crate) fn refusal(&self, reason: String, remedy: String) -> Error {
         Error::Hdf5Unsupported {
-            path: None,
+            path: self.file.clone(),
             dataset: self.name.clone(),
             reason,
             remedy,

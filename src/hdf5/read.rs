@@ -341,6 +341,23 @@ impl Hdf5File {
         with_element_type!(native, T => self.read::<T>(path).map(AnyArray::from), else Err(Error::UnsupportedDtype { descr: scalar.descr() }))
     }
 
+    /// [`read_region`](Self::read_region) with the element type the
+    /// metadata gives.
+    ///
+    /// # Errors
+    /// As for [`read_any`](Self::read_any) and [`read_region`](Self::read_region).
+    pub fn read_region_any(&self, path: &str, region: &[Range<usize>]) -> Result<AnyArray> {
+        let dataset = self.dataset(path)?;
+        let dtype = dataset.dtype().map_err(|e| self.located(e))?;
+        let Some(scalar) = dtype.scalar() else {
+            return Err(Error::UnsupportedDtype {
+                descr: dtype.descr(),
+            });
+        };
+        let native = scalar.to_native();
+        with_element_type!(native, T => self.read_region::<T>(path, region).map(AnyArray::from), else Err(Error::UnsupportedDtype { descr: scalar.descr() }))
+    }
+
     fn read_part<A: Element>(
         &self,
         path: &str,

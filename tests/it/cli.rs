@@ -626,3 +626,73 @@ print(zarr.open_array(sys.argv[2]).chunks)",
     let out = npy(&["convert", s(&d("a.npy")), s(&d("a.zarr")), "--dtype", "<f4"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// `npy` on HDF5: `info` lists an `.h5` file's datasets with their layout
+/// and whether each maps (or why not); `head`, `stats` and `convert` take
+/// `FILE.h5:/path`, contiguous (mapped) or chunked and big-endian (read in
+/// slabs), and `convert` writes what `np.save(dset[...])` writes.
+#[cfg(feature = "hdf5")]
+#[test]
+fn info_head_stats_and_convert_take_hdf5_datasets() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let d = |name: &str| dir.path().join(name);
+    python(
+        "import sys, numpy as np, h5py
+a = (np.arange(3000 * 7, dtype='<f4').reshape(3000, 7) - 100) / 4
+a[5, 3] = np.nan
+with h5py.File(sys.argv[1], 'w') as f:
+    f['g/contig'] = a
+    f.create_dataset('g/chunked_be', data=a.astype('>f8'), chunks=(128, 3))
+    f.create_dataset('g/gzip', data=a, chunks=(100, 7), compression='gzip')
+    np.save(sys.argv[2], a)
+    np.save(sys.argv[3], a.astype('<f8'))",
+        &[s(&d("a.h5")), s(&d("a.npy")), s(&d("a8.npy"))],
+    );
+    let run = |args: &[&str]| {
+        let out = npy(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let info = run(&["info", s(&d("a.h5"))]);
+    assert!(info.contains("format    hdf5 (superblock v0)"), "{info}");
+    assert!(
+        info.contains("dataset   /g/contig <f4 (3000, 7) contiguous at byte "),
+        "{info}"
+    );
+    assert!(
+        info.contains(
+            "/g/chunked_be >f8 (3000, 7) chunks (128, 3) (version-1 B-tree); byte order not native"
+        ),
+        "{info}"
+    );
+    assert!(
+        info.contains("/g/gzip <f4 (3000, 7) chunks (100, 7) (version-1 B-tree); does not map: ")
+            && info.contains("gzip (deflate)"),
+        "{info}"
+    );
+    let contig = format!("{}:/g/contig", s(&d("a.h5")));
+    let chunked = format!("{}:/g/chunked_be", s(&d("a.h5")));
+    let stats_npy = run(&["stats", s(&d("a.npy"))]);
+    assert_eq!(run(&["stats", &contig]), stats_npy);
+    assert_eq!(
+        run(&["head", &chunked, "20"]),
+        run(&["head", s(&d("a8.npy")), "20"])
+    );
+    run(&["convert", &contig, s(&d("c.npy")), "--dtype", "<f4"]);
+    run(&["convert", &chunked, s(&d("b.npy")), "--dtype", "<f8"]);
+    assert_eq!(
+        std::fs::read(d("c.npy")).unwrap(),
+        std::fs::read(d("a.npy")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(d("b.npy")).unwrap(),
+        std::fs::read(d("a8.npy")).unwrap()
+    );
+    // A filtered dataset is refused by name, exit 1.
+    let out = npy(&["stats", &format!("{}:/g/gzip", s(&d("a.h5")))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("gzip"), "{}", stderr(&out));
+}

@@ -33,6 +33,12 @@ fn show(file: &str) -> Result<(), ndarray_memmap::Error> {
     if Path::new(file).is_dir() {
         return show_zarr(file);
     }
+    if let Some((path, dataset)) = crate::source::hdf5_dataset(file) {
+        return show_hdf5(path, Some(dataset));
+    }
+    if is_hdf5(file) {
+        return show_hdf5(file, None);
+    }
     let header = read_npy_header(file)?;
     let file_len = std::fs::metadata(file)
         .map_err(|e| ndarray_memmap::Error::Io {
@@ -67,6 +73,81 @@ fn show(file: &str) -> Result<(), ndarray_memmap::Error> {
     match mappable {
         Ok(_) => println!("mappable  yes"),
         Err(err) => println!("mappable  no: {}", crate::one_line(&err)),
+    }
+    Ok(())
+}
+
+/// Whether `file` starts with HDF5's signature (at byte 0 or after a userblock).
+fn is_hdf5(file: &str) -> bool {
+    ndarray_memmap::Hdf5File::open(file).is_ok()
+}
+
+/// An HDF5 file's datasets (or one of them): name, dtype, shape, layout,
+/// and whether it maps, or why not.
+fn show_hdf5(file: &str, only: Option<&str>) -> Result<(), ndarray_memmap::Error> {
+    let h5 = ndarray_memmap::Hdf5File::open(file)?;
+    println!("file      {file}");
+    println!(
+        "format    hdf5 (superblock v{}{})",
+        h5.superblock_version(),
+        if h5.userblock_size() > 0 {
+            format!(", {}-byte userblock", h5.userblock_size())
+        } else {
+            String::new()
+        }
+    );
+    if h5.writer_active() {
+        println!("writer    a writer has the file open (or crashed): nothing maps until it closes");
+    }
+    let listed = match only {
+        Some(dataset) => vec![(dataset.to_owned(), h5.dataset(dataset))],
+        None => h5.datasets()?,
+    };
+    for (name, dataset) in listed {
+        let d = match dataset {
+            Ok(d) => d,
+            Err(err) => {
+                println!("dataset   {name}: {}", crate::one_line(&err));
+                continue;
+            }
+        };
+        let layout = match d.layout() {
+            ndarray_memmap::Hdf5Layout::Contiguous {
+                address: Some(at), ..
+            } => format!("contiguous at byte {at}"),
+            ndarray_memmap::Hdf5Layout::Contiguous { address: None, .. } => {
+                "contiguous, not allocated".to_owned()
+            }
+            ndarray_memmap::Hdf5Layout::Chunked { chunk_shape, index } => {
+                format!("chunks {} ({index})", numpy_shape(chunk_shape))
+            }
+            ndarray_memmap::Hdf5Layout::Compact => "compact".to_owned(),
+            ndarray_memmap::Hdf5Layout::External => "external".to_owned(),
+            ndarray_memmap::Hdf5Layout::Virtual => "virtual".to_owned(),
+        };
+        let alignment = d
+            .dtype()
+            .ok()
+            .and_then(|t| t.scalar())
+            .map_or(1, |t| match t.kind {
+                ndarray_memmap::Kind::Complex => t.size / 2,
+                _ => t.size,
+            }) as u64;
+        let maps = match d.mappable() {
+            Ok(()) if d.dtype().is_ok_and(|t| !t.is_native()) => {
+                "byte order not native: read through a copy".to_owned()
+            }
+            Ok(()) if d.address().is_some_and(|at| at % alignment != 0) => {
+                format!("misaligned for its {alignment}-byte elements: read through a copy")
+            }
+            Ok(()) => "maps".to_owned(),
+            Err(err) => format!("does not map: {}", crate::one_line(&err)),
+        };
+        println!(
+            "dataset   {name} {} {} {layout}; {maps}",
+            d.descr().unwrap_or_else(|| "?".to_owned()),
+            numpy_shape(d.shape())
+        );
     }
     Ok(())
 }

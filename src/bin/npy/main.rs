@@ -9,9 +9,10 @@
 //! npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy] [--chunks N,N,...]
 //! ```
 //!
-//! FILE and IN are `.npy` files or Zarr array directories (`info` also
-//! lists a Zarr group's members); an OUT ending in `.zarr` is a new Zarr v3
-//! array, uncompressed, with dimension names.
+//! FILE and IN are `.npy` files, Zarr array directories or HDF5 datasets
+//! (`FILE.h5:/path`); `info` also lists a Zarr group's members and an HDF5
+//! file's datasets; an OUT ending in `.zarr` is a new Zarr v3 array,
+//! uncompressed, with dimension names.
 //!
 //! Files in native byte order are mapped and streamed, so `stats` and
 //! `convert` work on files larger than memory; files in the other byte
@@ -36,7 +37,8 @@ const USAGE: &str = "usage:
   npy head FILE [N]
   npy stats FILE
   npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy] [--chunks N,N,...]
-FILE and IN: a .npy file or a Zarr array directory; OUT ending in .zarr: a new Zarr v3 array";
+FILE and IN: a .npy file, a Zarr array directory or an HDF5 dataset (FILE.h5:/path; info lists a whole .h5);
+OUT ending in .zarr: a new Zarr v3 array";
 
 /// `npy info a.npy | head -3`: like every Unix filter, end quietly when the
 /// reader goes away. Rust ignores `SIGPIPE`, so `println!` would panic on

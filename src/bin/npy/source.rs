@@ -1,26 +1,81 @@
 //! Opening an array of any element type for reading: a `.npy` file (mapped
 //! when the byte order is native, read into memory, swapped, otherwise) or
 //! a Zarr array directory (read in slabs of chunks, so that arrays larger
-//! than memory stream).
+//! than memory stream), or an HDF5 dataset, `FILE.h5:/path` (mapped when
+//! contiguous, native and aligned; otherwise read in slabs).
 
 use std::ops::Range;
 use std::path::Path;
 
 use ndarray_memmap::{
-    read_npy_any, AnyArray, AnyGuard, AnyMemmap, DType, Error, MemmapOptions, Mode, Order,
-    ViewVisitor, ZarrArray,
+    read_npy_any, AnyArray, AnyGuard, AnyMemmap, DType, Error, Hdf5File, MemmapOptions, Mode,
+    Order, ViewVisitor, ZarrArray,
 };
+
+/// Slabs of a dataset read through a copy hold about this many bytes.
+const SLAB_BYTES: usize = 64 << 20;
+
+/// `FILE.h5:/path` split into the file and the dataset's path, when the
+/// part before `:/` is a file.
+pub fn hdf5_dataset(arg: &str) -> Option<(&str, &str)> {
+    let at = arg.find(":/")?;
+    let (file, dataset) = (&arg[..at], &arg[at + 1..]);
+    Path::new(file).is_file().then_some((file, dataset))
+}
 
 pub enum Source {
     Mapped(AnyMemmap),
     Loaded(AnyArray, Order),
     Zarr(ZarrArray),
+    /// An HDF5 dataset read in slabs: its file, path, dtype and shape.
+    Hdf5(Hdf5File, String, DType, Vec<usize>, Vec<usize>),
 }
 
 impl Source {
     pub fn open(path: &str) -> Result<Source, Error> {
         if Path::new(path).is_dir() {
             return Ok(Source::Zarr(ZarrArray::open(path)?));
+        }
+        if let Some((file, dataset)) = hdf5_dataset(path) {
+            let h5 = Hdf5File::open(file)?;
+            // SAFETY: as for a .npy file below.
+            if let Ok(AnyGuard::ReadOnly(map)) = unsafe { h5.map_any(dataset, Mode::ReadOnly) } {
+                return Ok(Source::Mapped(map));
+            }
+            let d = h5.dataset(dataset)?;
+            let dtype = d.dtype()?;
+            let scalar = dtype.scalar().ok_or_else(|| Error::UnsupportedDtype {
+                descr: dtype.descr(),
+            })?;
+            let shape = d.shape().to_vec();
+            // Slabs a chunk thick, or about SLAB_BYTES of rows.
+            let steps = match d.chunk_shape() {
+                Some(chunk) => chunk.to_vec(),
+                None => {
+                    let row: usize = shape.iter().skip(1).product::<usize>().max(1) * scalar.size;
+                    let rows = (SLAB_BYTES / row).max(1);
+                    let mut steps = shape.clone();
+                    if let Some(first) = steps.first_mut() {
+                        *first = rows;
+                    }
+                    if let Some(last) = steps.last_mut() {
+                        if shape.len() > 1 {
+                            *last = (SLAB_BYTES
+                                / (shape[..shape.len() - 1].iter().product::<usize>().max(1)
+                                    * scalar.size))
+                                .max(1);
+                        }
+                    }
+                    steps
+                }
+            };
+            return Ok(Source::Hdf5(
+                h5,
+                dataset.to_owned(),
+                scalar.to_native(),
+                shape,
+                steps,
+            ));
         }
         // SAFETY: the file is only read, under a shared advisory lock that
         // keeps cooperating writers out; the command does not outlive a
@@ -47,6 +102,7 @@ impl Source {
             Source::Mapped(map) => map.dtype(),
             Source::Loaded(array, _) => array.dtype(),
             Source::Zarr(z) => z.metadata().dtype().to_native(),
+            Source::Hdf5(_, _, dtype, _, _) => *dtype,
         }
     }
 
@@ -55,6 +111,7 @@ impl Source {
             Source::Mapped(map) => map.shape(),
             Source::Loaded(array, _) => array.shape(),
             Source::Zarr(z) => z.shape(),
+            Source::Hdf5(_, _, _, shape, _) => shape,
         }
     }
 
@@ -64,7 +121,7 @@ impl Source {
         match self {
             Source::Mapped(map) => map.order(),
             Source::Loaded(_, order) => *order,
-            Source::Zarr(_) => Order::C,
+            Source::Zarr(_) | Source::Hdf5(..) => Order::C,
         }
     }
 
@@ -75,8 +132,10 @@ impl Source {
     pub fn parts(&self, order: Order) -> Vec<Vec<Range<usize>>> {
         let shape = self.shape();
         let whole: Vec<Range<usize>> = shape.iter().map(|&n| 0..n).collect();
-        let Source::Zarr(z) = self else {
-            return vec![whole];
+        let steps = match self {
+            Source::Zarr(z) => z.chunk_shape().to_vec(),
+            Source::Hdf5(_, _, _, _, steps) => steps.clone(),
+            _ => return vec![whole],
         };
         if shape.is_empty() || shape.contains(&0) {
             return vec![whole];
@@ -85,7 +144,7 @@ impl Source {
             Order::C => 0,
             Order::Fortran => shape.len() - 1,
         };
-        let step = z.chunk_shape()[axis];
+        let step = steps[axis].max(1);
         (0..shape[axis])
             .step_by(step)
             .map(|start| {
@@ -106,6 +165,9 @@ impl Source {
             Source::Mapped(map) => Ok(map.visit(visitor)),
             Source::Loaded(array, _) => Ok(array.visit(visitor)),
             Source::Zarr(z) => Ok(z.read_region_any(part)?.visit(visitor)),
+            Source::Hdf5(file, dataset, ..) => {
+                Ok(file.read_region_any(dataset, part)?.visit(visitor))
+            }
         }
     }
 }
