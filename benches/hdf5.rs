@@ -1,0 +1,158 @@
+//! HDF5 datasets mapped in place, side by side in one criterion run with
+//! the same data as a mapped `.npy` and with h5py (files hot in the page
+//! cache):
+//!
+//! - `hdf5_find`: finding `/g/d05000` in a dense group of 10,000 datasets
+//!   (fractal heap and version-2 B-tree name index; the file open once);
+//!   h5py: `f['/g/d05000']` and its offset;
+//! - `hdf5_hot_sum`: a sum over a contiguous dataset (ours: opened,
+//!   resolved and mapped per iteration; the `.npy`: opened and mapped;
+//!   h5py: `dset[...].sum()`);
+//! - `hdf5_random_element`: one pseudo-random element, everything open
+//!   once (ours and the `.npy`: one map; h5py: `dset[i, j]`).
+//!
+//! The fixtures are written by h5py (this crate does not write HDF5 yet),
+//! so without the pinned Python environment every group is skipped.
+//! Sizes: `NDARRAY_MEMMAP_BENCH_SIZE=smoke` (4 MiB, for CI), unset
+//! (256 MiB), `full` (2 GiB: the figures).
+
+mod common;
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ndarray::Ix2;
+use ndarray_memmap::{Hdf5File, MemmapOptions};
+
+const COLS: usize = 1024;
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/hdf5_bench.py")
+}
+
+/// The fixtures' directory, written by h5py once per size.
+fn fixtures(rows: usize) -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/hdf5-{rows}"));
+    if !dir.join("dense.h5").exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let args: Vec<std::ffi::OsString> = vec![
+            script().into(),
+            "fixtures".into(),
+            dir.clone().into(),
+            rows.to_string().into(),
+            COLS.to_string().into(),
+        ];
+        let status = std::process::Command::new(common::python_exe().expect("checked"))
+            .args(&args)
+            .status()
+            .expect("run hdf5_bench.py");
+        assert!(status.success(), "hdf5_bench.py fixtures failed");
+    }
+    dir
+}
+
+fn hdf5_vs_peers(c: &mut Criterion) {
+    if !common::python_has("h5py", "every HDF5 benchmark (h5py writes the fixtures)") {
+        return;
+    }
+    let bytes = common::bench_size(4 << 20, 256 << 20, 2 << 30);
+    let rows = bytes / 8 / COLS;
+    let dir = fixtures(rows);
+    let (contig, npy, dense) = (
+        dir.join("contig.h5"),
+        dir.join("contig.npy"),
+        dir.join("dense.h5"),
+    );
+
+    let mut group = c.benchmark_group("hdf5_find");
+    let file = Hdf5File::open(&dense).unwrap();
+    group.bench_function("ours_dataset_in_dense_group", |b| {
+        b.iter(|| black_box(file.dataset("/g/d05000").unwrap().address()))
+    });
+    group.bench_function("ours_open_and_dataset", |b| {
+        b.iter(|| {
+            black_box(
+                Hdf5File::open(&dense)
+                    .unwrap()
+                    .dataset("/g/d05000")
+                    .unwrap()
+                    .address(),
+            )
+        })
+    });
+    group.bench_function("h5py_dataset_in_dense_group", |b| {
+        b.iter_custom(|iters| {
+            common::python_seconds(
+                &[script().as_os_str(), "find".as_ref(), dense.as_os_str()],
+                iters,
+            )
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("hdf5_hot_sum");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(10);
+    group.bench_function("npy_mapped", |b| {
+        b.iter(|| {
+            // SAFETY: the benchmark's own file; nothing else writes it.
+            let a = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&npy) }.unwrap();
+            black_box(a.sum())
+        })
+    });
+    group.bench_function("hdf5_mapped", |b| {
+        b.iter(|| {
+            // SAFETY: as above.
+            let a = unsafe { Hdf5File::open(&contig).unwrap().map::<f64, Ix2>("/x") }.unwrap();
+            black_box(a.sum())
+        })
+    });
+    group.bench_function("h5py_read_sum", |b| {
+        b.iter_custom(|iters| {
+            common::python_seconds(
+                &[script().as_os_str(), "sum".as_ref(), contig.as_os_str()],
+                iters,
+            )
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("hdf5_random_element");
+    let mut k = 0usize;
+    let mut next = move || {
+        k = k.wrapping_add(1);
+        let flat = k.wrapping_mul(2_654_435_761) % (rows * COLS);
+        (flat / COLS, flat % COLS)
+    };
+    // SAFETY: as above.
+    let npy_map = unsafe { MemmapOptions::new().open_npy::<f64, Ix2>(&npy) }.unwrap();
+    group.bench_function("npy_mapped_element", |b| {
+        b.iter(|| {
+            let (i, j) = next();
+            black_box(npy_map[[i, j]])
+        })
+    });
+    drop(npy_map);
+    // SAFETY: as above.
+    let map = unsafe { Hdf5File::open(&contig).unwrap().map::<f64, Ix2>("/x") }.unwrap();
+    group.bench_function("hdf5_mapped_element", |b| {
+        b.iter(|| {
+            let (i, j) = next();
+            black_box(map[[i, j]])
+        })
+    });
+    group.bench_function("h5py_element", |b| {
+        b.iter_custom(|iters| {
+            common::python_seconds(
+                &[script().as_os_str(), "element".as_ref(), contig.as_os_str()],
+                iters,
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hdf5_vs_peers);
+criterion_main!(benches);
