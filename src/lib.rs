@@ -43,6 +43,9 @@
 //! - `NpzArchive` and `NpzWriter` (feature `npz`, on by default): `.npz`
 //!   archives as `np.savez` writes and `np.load` reads them, and stored
 //!   members mapped in place.
+//! - `Hdf5File` (feature `hdf5`, on by default): HDF5 datasets as h5py
+//!   and PyTables write them, resolved without libhdf5 and mapped in place
+//!   (contiguous datasets whole, chunked ones chunk by chunk).
 //! - [`npy_record!`] and [`Record`]: `#[repr(C)]` structs as numpy's
 //!   structured dtypes, with field views ([`record_field`]).
 //! - [`Element`]: the element types (`bool`, integers, floats, complex, and
@@ -69,6 +72,8 @@
 //! # Features
 //!
 //! - `npz` (default): `.npz` archives, through the `zip` crate.
+//! - `zarr` (default): Zarr arrays, through `serde_json`.
+//! - `hdf5` (default): HDF5 files, read with no dependency beyond the crate's own.
 //! - `half` (default): `half::f16` elements (numpy's `float16`, `'<f2'`, in
 //!   every mode and through the run-time-typed path) and `half::bf16`
 //!   (ml_dtypes' `bfloat16`, which numpy stores as raw `'<V2'`: mapped as

@@ -63,12 +63,10 @@ impl Grid<'_> {
         if coords.len() != counts.len() || coords.iter().zip(&counts).any(|(c, n)| c >= n) {
             return None;
         }
-        Some(
-            coords
-                .iter()
-                .zip(&counts)
-                .fold(0u64, |at, (c, n)| at * n + c),
-        )
+        coords
+            .iter()
+            .zip(&counts)
+            .try_fold(0u64, |at, (c, n)| at.checked_mul(*n)?.checked_add(*c))
     }
 }
 
@@ -300,7 +298,10 @@ fn fixed_array<S: Source + ?Sized>(
         return invalid("a fixed array whose size overflows");
     };
     if pages == 0 {
-        let bytes = ctx.read(block, prefix + entries_bytes + 4, "fixed array data block")?;
+        let Some(len) = entries_bytes.checked_add(prefix + 4) else {
+            return invalid("a fixed array whose size overflows");
+        };
+        let bytes = ctx.read(block, len, "fixed array data block")?;
         verify_checksum(&bytes, "fixed array data block")?;
         let mut c = Cursor::new(&bytes, ctx.sizes(), "fixed array data block");
         c.signature(b"FADB")?;
@@ -403,7 +404,12 @@ fn extensible_array<S: Source + ?Sized>(
             break;
         }
         let blocks = 1u64 << (s / 2);
-        let per_block = min_data << s.div_ceil(2);
+        let Some(per_block) = min_data
+            .checked_shl(s.div_ceil(2) as u32)
+            .filter(|&n| n <= 1 << 40)
+        else {
+            return invalid("an extensible array whose data blocks would exceed 2^40 entries");
+        };
         let pages = if per_block > page {
             per_block / page
         } else {
@@ -422,7 +428,11 @@ fn extensible_array<S: Source + ?Sized>(
             (out, vec![0xff; (blocks * pages).div_ceil(8) as usize])
         } else {
             match indirect.get((s - direct_super) as usize).copied().flatten() {
-                None => (vec![None; blocks as usize], Vec::new()),
+                // Never allocated: every element of the super block absent.
+                None => {
+                    start = start.saturating_add(blocks.saturating_mul(per_block));
+                    continue;
+                }
                 Some(sblock) => {
                     let bitmap = (blocks * pages).div_ceil(8);
                     let len = 4 + 2 + o + offset_bytes + bitmap + blocks * o + 4;
@@ -440,7 +450,7 @@ fn extensible_array<S: Source + ?Sized>(
             }
         };
         for (b, block) in addresses.into_iter().enumerate() {
-            let first = start + b as u64 * per_block;
+            let first = start.saturating_add((b as u64).saturating_mul(per_block));
             let Some(block) = block else { continue };
             if first >= max_index {
                 break;
@@ -489,7 +499,7 @@ fn extensible_array<S: Source + ?Sized>(
                 }
             }
         }
-        start += blocks * per_block;
+        start = start.saturating_add(blocks.saturating_mul(per_block));
     }
     Ok(())
 }

@@ -106,6 +106,36 @@ impl Hdf5Dataset {
             .into_iter()
             .map(to_usize)
             .collect::<Result<Vec<_>>>()?;
+        // ndarray's limit: a shape's element count fits in isize, and so
+        // does a chunk's byte count; beyond it nothing can be viewed.
+        let fits = |dims: &[usize], item: usize| {
+            dims.iter()
+                .try_fold(item, |n, &d| n.checked_mul(d))
+                .is_some_and(|n| n <= isize::MAX as usize)
+        };
+        if !fits(&shape, 1) {
+            return Err(Error::Hdf5Metadata {
+                path: file.map(Path::to_path_buf),
+                reason: format!("the dataset {name:?} has shape {shape:?}, more elements than this machine can address"),
+            });
+        }
+        if let Layout::Chunked {
+            chunk,
+            element_size,
+            ..
+        } = &d.layout
+        {
+            let dims = chunk
+                .iter()
+                .map(|&c| to_usize(c))
+                .collect::<Result<Vec<_>>>()?;
+            if !fits(&dims, to_usize(*element_size)?) {
+                return Err(Error::Hdf5Metadata {
+                    path: file.map(Path::to_path_buf),
+                    reason: format!("the dataset {name:?} has chunks of {dims:?} elements of {element_size} bytes, more than this machine can address"),
+                });
+            }
+        }
         let layout = match &d.layout {
             _ if d.external => Hdf5Layout::External,
             Layout::Compact { .. } => Hdf5Layout::Compact,

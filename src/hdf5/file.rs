@@ -280,8 +280,9 @@ impl Hdf5File {
         }
         match *dataset.layout() {
             Hdf5Layout::Contiguous { address, size } => {
-                let nbytes = dataset.len() as u64 * dataset.dtype()?.size() as u64;
-                if address.is_some() && size < nbytes {
+                let nbytes = (dataset.len() as u64).checked_mul(dataset.dtype()?.size() as u64);
+                if address.is_some() && nbytes.is_none_or(|n| size < n) {
+                    let nbytes = nbytes.map_or_else(|| "more than 2^64".to_owned(), |n| n.to_string());
                     return Err(Error::Hdf5Metadata {
                         path: Some(self.path.clone()),
                         reason: format!("the dataset {path:?} of shape {:?} needs {nbytes} bytes, but its layout stores {size}", dataset.shape()),

@@ -235,7 +235,13 @@ impl Heap {
                     "the fractal heap block holding offset {offset} was never allocated"
                 ));
             };
-            let child_base = base + row_start + column * size;
+            let Some(child_base) = column
+                .checked_mul(size)
+                .and_then(|c| c.checked_add(row_start))
+                .and_then(|c| c.checked_add(base))
+            else {
+                return invalid("a fractal heap offset that overflows");
+            };
             if row < self.max_direct_rows {
                 return Ok((child, child_base, size));
             }

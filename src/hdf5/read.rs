@@ -382,7 +382,9 @@ impl Hdf5File {
                 address: Some(address),
                 size,
             } => {
-                let needed = dataset.len() as u64 * std::mem::size_of::<A>() as u64;
+                let needed = (dataset.len() as u64)
+                    .checked_mul(std::mem::size_of::<A>() as u64)
+                    .unwrap_or(u64::MAX);
                 if *size < needed
                     || address
                         .checked_add(needed)

@@ -15,9 +15,6 @@ use crate::hdf5::superblock;
 /// Soft links followed in one lookup before it is called a cycle (libhdf5's
 /// own limit is 16).
 const MAX_SOFT_LINKS: usize = 16;
-/// Groups nested deeper than this are not listed (a cycle of hard links
-/// is caught by its addresses; this bounds a chain).
-const MAX_DEPTH: usize = 256;
 
 /// What the metadata says about a dataset.
 #[derive(Clone, Debug)]
@@ -240,49 +237,36 @@ impl<'s, S: Source + ?Sized> Resolver<'s, S> {
     pub(crate) fn datasets(&self) -> Parsed<Vec<(String, Parsed<Description>)>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        self.collect(
-            self.ctx.superblock.root,
-            String::new(),
-            0,
-            &mut seen,
-            &mut out,
-        )?;
-        Ok(out)
-    }
-
-    fn collect(
-        &self,
-        address: u64,
-        path: String,
-        depth: usize,
-        seen: &mut HashSet<u64>,
-        out: &mut Vec<(String, Parsed<Description>)>,
-    ) -> Parsed<()> {
-        if depth > MAX_DEPTH || !seen.insert(address) {
-            return Ok(());
-        }
-        let messages = self.ctx.header(address)?;
-        let root_cache = if address == self.ctx.superblock.root {
-            self.ctx.superblock.root_cache
-        } else {
-            None
-        };
-        if let Some(storage) = group::storage(&messages, self.ctx.sizes(), root_cache)? {
-            let mut members = group::members(&self.ctx, &storage)?;
-            members.sort_by(|a, b| a.0.cmp(&b.0));
-            for (name, target) in members {
-                if let Target::Hard(at) = target {
-                    self.collect(at, format!("{path}/{name}"), depth + 1, seen, out)?;
-                }
+        // Depth first, in name order, without recursion: a file may nest
+        // groups as deep as it likes; `seen` ends cycles of hard links.
+        let mut stack = vec![(self.ctx.superblock.root, String::new())];
+        while let Some((address, path)) = stack.pop() {
+            if !seen.insert(address) {
+                continue;
             }
-            return Ok(());
+            let messages = self.ctx.header(address)?;
+            let root_cache = if address == self.ctx.superblock.root {
+                self.ctx.superblock.root_cache
+            } else {
+                None
+            };
+            if let Some(storage) = group::storage(&messages, self.ctx.sizes(), root_cache)? {
+                let mut members = group::members(&self.ctx, &storage)?;
+                members.sort_by(|a, b| b.0.cmp(&a.0));
+                for (name, target) in members {
+                    if let Target::Hard(at) = target {
+                        stack.push((at, format!("{path}/{name}")));
+                    }
+                }
+                continue;
+            }
+            match self.describe(&messages) {
+                Ok(Some(description)) => out.push((path, Ok(description))),
+                Ok(None) => {}
+                Err(err) => out.push((path, Err(err))),
+            }
         }
-        match self.describe(&messages) {
-            Ok(Some(description)) => out.push((path, Ok(description))),
-            Ok(None) => {}
-            Err(err) => out.push((path, Err(err))),
-        }
-        Ok(())
+        Ok(out)
     }
 }
 

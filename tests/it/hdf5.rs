@@ -455,6 +455,50 @@ fn h5py_locks_and_ours_meet_both_ways() {
     drop(shared);
 }
 
+/// What docs/safety.md tells users: h5py's sieve buffer hides a write
+/// through a map from bytes h5py has read, and a zero sieve buffer does not.
+#[test]
+fn a_zero_sieve_buffer_makes_h5py_see_writes_through_a_map() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("sieve.h5");
+    let mut seen = Vec::new();
+    for sieve in ["65536", "0"] {
+        common::python(
+            "import h5py, numpy as np, sys\nwith h5py.File(sys.argv[1], 'w') as f: f['x'] = np.zeros(64)",
+            &[common::s(&path)],
+        );
+        let mut child = python_command()
+            .args([SIDE, "coherence", common::s(&path), sieve])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        lines.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "0.0");
+        let file = Hdf5File::open(&path).unwrap();
+        let mut map = unsafe { file.map_mut::<f64, ndarray::Ix1>("/x") }.unwrap();
+        map[0] = 9.0;
+        map.close().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, b"again\n").unwrap();
+        line.clear();
+        lines.read_line(&mut line).unwrap();
+        seen.push(line.trim().to_owned());
+        drop(stdin);
+        child.wait().unwrap();
+    }
+    assert_eq!(
+        seen,
+        ["0.0", "9.0"],
+        "h5py with its 64 KiB sieve buffer, then with none"
+    );
+}
+
 #[test]
 fn writes_through_a_map_are_what_h5py_reads() {
     if common::numpy_skipped() {
@@ -612,4 +656,84 @@ fn hostile_metadata_is_refused_by_name() {
     let deep = "/a".repeat(10_000);
     let err = ndarray_memmap::resolve_hdf5_dataset(&crafted(&[]), &deep).unwrap_err();
     assert!(matches!(err, Error::Hdf5NotFound { .. }), "{err}");
+}
+
+#[test]
+fn a_cyclic_chunk_btree_and_huge_dimensions_are_refused() {
+    if common::numpy_skipped() {
+        return;
+    }
+    // h5py's default file: /c's chunks are one version-1 B-tree leaf.
+    let good = sample("earliest");
+    let at = good
+        .windows(5)
+        .position(|w| w == b"TREE\x01")
+        .expect("the chunk B-tree");
+    let mut cyclic = good.clone();
+    cyclic[at + 5] = 1; // level 1: its children are nodes...
+                        // After the 24-byte node header and the first 32-byte key (rank 2 + 1):
+                        // the first child, made the node itself.
+    cyclic[at + 24 + 32..at + 24 + 40].copy_from_slice(&(at as u64).to_le_bytes());
+    let err = ndarray_memmap::resolve_hdf5_dataset(&cyclic, "/c")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("twice (a cycle)") || err.contains("under one at level"),
+        "{err}"
+    );
+
+    // A contiguous dataset claiming 2^40 x 2^40 elements in 8 bytes of
+    // file: more than any machine addresses, refused when resolved.
+    let huge = |side: u64| {
+        let mut space = vec![1u8, 2, 0, 0, 0, 0, 0, 0];
+        space.extend_from_slice(&side.to_le_bytes());
+        space.extend_from_slice(&side.to_le_bytes());
+        let float = vec![
+            0x11, 0x20, 0x3f, 0x00, 8, 0, 0, 0, 0, 0, 64, 0, 52, 11, 0, 52, 0xff, 0x03, 0, 0, 0, 0,
+            0, 0,
+        ];
+        let mut layout = vec![3u8, 1];
+        layout.extend_from_slice(&0u64.to_le_bytes());
+        layout.extend_from_slice(&8u64.to_le_bytes());
+        layout.extend_from_slice(&[0; 6]);
+        crafted(&[(0x01, space), (0x03, float), (0x08, layout)])
+    };
+    assert!(
+        metadata_error(&huge(1 << 40), "/").contains("more elements than this machine can address")
+    );
+    // 2^31 x 2^31 elements fit ndarray's limit: described, then refused
+    // when mapped or read, without allocating.
+    let bytes = huge(1 << 31);
+    let (dataset, _) = ndarray_memmap::resolve_hdf5_dataset(&bytes, "/").unwrap();
+    assert_eq!(dataset.shape(), &[1 << 31, 1 << 31]);
+    let dir = tempdir();
+    let path = dir.path().join("huge.h5");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = Hdf5File::open(&path).unwrap();
+    let err = file.read::<f64>("/").unwrap_err();
+    assert!(matches!(err, Error::Hdf5Metadata { .. }), "{err}");
+    let err = unsafe { file.map::<f64, IxDyn>("/") }.unwrap_err();
+    assert!(matches!(err, Error::Hdf5Metadata { .. }), "{err}");
+}
+
+#[test]
+fn deeply_nested_groups_resolve_and_list() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("deep.h5");
+    common::python(
+        "import h5py, numpy as np, sys\n\
+         with h5py.File(sys.argv[1], 'w', libver='latest') as f:\n\
+         \x20   f['/'.join(['g'] * 500) + '/x'] = np.arange(3, dtype='<i8')\n\
+         \x20   f['loop'] = f['g']  # a hard link back up: a cycle of groups",
+        &[common::s(&path)],
+    );
+    let file = Hdf5File::open(&path).unwrap();
+    let deep = format!("/{}/x", ["g"; 500].join("/"));
+    assert_eq!(file.read::<i64>(&deep).unwrap().sum(), 3);
+    let listed = file.datasets().unwrap();
+    assert_eq!(listed.len(), 1, "the dataset once, the cycle cut");
+    assert_eq!(listed[0].0, deep);
 }

@@ -252,6 +252,20 @@ def hold(path, mode):
     f.close()
 
 
+def coherence(path, sieve):
+    """Opens PATH read-only without its lock, with a sieve buffer of SIEVE
+    bytes; prints x[0], then again after each line read from stdin."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_sieve_buf_size(int(sieve))
+    fapl.set_file_locking(False, True)
+    f = h5py.File(h5py.h5f.open(path.encode(), h5py.h5f.ACC_RDONLY, fapl=fapl))
+    x = f["x"]
+    print(float(x[0]), flush=True)
+    for _ in sys.stdin:
+        print(float(x[0]), flush=True)
+    f.close()
+
+
 def tryopen(path, mode):
     try:
         h5py.File(path, mode).close()
@@ -268,6 +282,8 @@ if __name__ == "__main__":
         compare(sys.argv[2])
     elif command == "hold":
         hold(sys.argv[2], sys.argv[3])
+    elif command == "coherence":
+        coherence(sys.argv[2], sys.argv[3])
     elif command == "tryopen":
         tryopen(sys.argv[2], sys.argv[3])
     else:
