@@ -382,9 +382,7 @@ impl Hdf5File {
                 address: Some(address),
                 size,
             } => {
-                let needed = (dataset.len() as u64)
-                    .checked_mul(std::mem::size_of::<A>() as u64)
-                    .unwrap_or(u64::MAX);
+                let needed = (dataset.len() as u64).saturating_mul(std::mem::size_of::<A>() as u64);
                 if *size < needed
                     || address
                         .checked_add(needed)
