@@ -143,10 +143,6 @@ impl Hdf5File {
             path: self.path().to_path_buf(),
         })
     }
-
-    pub(crate) fn superblock_flags(&self) -> u32 {
-        self.superblock_flags_value()
-    }
 }
 
 impl<A: Element> Hdf5Chunks<A> {

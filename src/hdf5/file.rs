@@ -317,6 +317,24 @@ impl Hdf5File {
         Ok(options)
     }
 
+    /// The steps every contiguous map shares: the dataset checked, the
+    /// options made, the file reopened (for writing if `writable`) and
+    /// checked to be the one resolved; `open` maps it, and the superblock
+    /// is read again under the map's lock.
+    fn map_with<A: Element, G>(
+        &self,
+        path: &str,
+        writable: bool,
+        open: impl FnOnce(&MemmapOptions, &File) -> Result<G>,
+    ) -> Result<G> {
+        let (dataset, address) = self.contiguous(path)?;
+        let options = self.map_options::<A>(&dataset, address)?;
+        let file = self.reopen(writable)?;
+        let guard = open(&options, &file)?;
+        self.check_no_writer(&file, path)?;
+        Ok(guard)
+    }
+
     /// Maps the contiguous dataset at `path` read-only: what
     /// `np.memmap(file, mode='r', dtype=dset.dtype, offset=dset.id.get_offset(), shape=dset.shape)`
     /// does, with the checks that idiom lacks: the type and its byte order,
@@ -341,13 +359,10 @@ impl Hdf5File {
     /// errors of [`open_raw`](MemmapOptions::open_raw).
     #[allow(unsafe_code)]
     pub unsafe fn map<A: Element, D: Dimension>(&self, path: &str) -> Result<Memmap<A, D>> {
-        let (dataset, address) = self.contiguous(path)?;
-        let options = self.map_options::<A>(&dataset, address)?;
-        let file = self.reopen(false)?;
         // SAFETY: forwarded to our caller; the range is checked against the file.
-        let guard = unsafe { options.open_raw_file::<A, D>(&file) }?;
-        self.check_no_writer(&file, path)?;
-        Ok(guard)
+        self.map_with::<A, _>(path, false, |options, file| unsafe {
+            options.open_raw_file::<A, D>(file)
+        })
     }
 
     /// Maps the contiguous dataset at `path` for reading and writing in
@@ -361,13 +376,10 @@ impl Hdf5File {
     /// file open at all.
     #[allow(unsafe_code)]
     pub unsafe fn map_mut<A: Element, D: Dimension>(&self, path: &str) -> Result<MemmapMut<A, D>> {
-        let (dataset, address) = self.contiguous(path)?;
-        let options = self.map_options::<A>(&dataset, address)?;
-        let file = self.reopen(true)?;
         // SAFETY: forwarded to our caller; the range is checked against the file.
-        let guard = unsafe { options.open_raw_file_mut::<A, D>(&file) }?;
-        self.check_no_writer(&file, path)?;
-        Ok(guard)
+        self.map_with::<A, _>(path, true, |options, file| unsafe {
+            options.open_raw_file_mut::<A, D>(file)
+        })
     }
 
     /// Maps the contiguous dataset at `path` copy-on-write (`c`): writes
@@ -380,13 +392,10 @@ impl Hdf5File {
     /// As for [`map`](Self::map).
     #[allow(unsafe_code)]
     pub unsafe fn map_copy<A: Element, D: Dimension>(&self, path: &str) -> Result<MemmapMut<A, D>> {
-        let (dataset, address) = self.contiguous(path)?;
-        let options = self.map_options::<A>(&dataset, address)?;
-        let file = self.reopen(false)?;
         // SAFETY: forwarded to our caller; the range is checked against the file.
-        let guard = unsafe { options.open_raw_file_copy::<A, D>(&file) }?;
-        self.check_no_writer(&file, path)?;
-        Ok(guard)
+        self.map_with::<A, _>(path, false, |options, file| unsafe {
+            options.open_raw_file_copy::<A, D>(file)
+        })
     }
 
     /// Maps the contiguous dataset at `path` with the element type its
@@ -402,13 +411,7 @@ impl Hdf5File {
     /// for `w+` (create datasets with h5py).
     #[allow(unsafe_code)]
     pub unsafe fn map_any(&self, path: &str, mode: Mode) -> Result<AnyGuard> {
-        let dataset = self.dataset(path)?;
-        let dtype = dataset.dtype().map_err(|e| self.located(e))?;
-        let Some(scalar) = dtype.scalar() else {
-            return Err(Error::UnsupportedDtype {
-                descr: dtype.descr(),
-            });
-        };
+        let scalar = self.scalar_dtype(path)?;
         with_element_type!(scalar, T => {
             // SAFETY: forwarded to our caller.
             unsafe {
@@ -427,7 +430,17 @@ impl Hdf5File {
         }, else Err(Error::UnsupportedDtype { descr: scalar.descr() }))
     }
 
-    pub(crate) fn superblock_flags_value(&self) -> u32 {
+    /// The dataset's element type, for the run-time-typed paths: strings
+    /// and compounds have no run-time type (map or read those typed).
+    pub(crate) fn scalar_dtype(&self, path: &str) -> Result<crate::element::DType> {
+        let dataset = self.dataset(path)?;
+        let dtype = dataset.dtype().map_err(|e| self.located(e))?;
+        dtype.scalar().ok_or_else(|| Error::UnsupportedDtype {
+            descr: dtype.descr(),
+        })
+    }
+
+    pub(crate) fn superblock_flags(&self) -> u32 {
         self.superblock.flags
     }
 

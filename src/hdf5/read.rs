@@ -330,15 +330,7 @@ impl Hdf5File {
     /// As for [`read`](Self::read); [`Error::UnsupportedDtype`] for strings
     /// and compounds (read those typed).
     pub fn read_any(&self, path: &str) -> Result<AnyArray> {
-        let dataset = self.dataset(path)?;
-        let dtype = dataset.dtype().map_err(|e| self.located(e))?;
-        let Some(scalar) = dtype.scalar() else {
-            return Err(Error::UnsupportedDtype {
-                descr: dtype.descr(),
-            });
-        };
-        let native = scalar.to_native();
-        with_element_type!(native, T => self.read::<T>(path).map(AnyArray::from), else Err(Error::UnsupportedDtype { descr: scalar.descr() }))
+        self.read_part_any(path, None)
     }
 
     /// [`read_region`](Self::read_region) with the element type the
@@ -347,15 +339,13 @@ impl Hdf5File {
     /// # Errors
     /// As for [`read_any`](Self::read_any) and [`read_region`](Self::read_region).
     pub fn read_region_any(&self, path: &str, region: &[Range<usize>]) -> Result<AnyArray> {
-        let dataset = self.dataset(path)?;
-        let dtype = dataset.dtype().map_err(|e| self.located(e))?;
-        let Some(scalar) = dtype.scalar() else {
-            return Err(Error::UnsupportedDtype {
-                descr: dtype.descr(),
-            });
-        };
+        self.read_part_any(path, Some(region))
+    }
+
+    fn read_part_any(&self, path: &str, region: Option<&[Range<usize>]>) -> Result<AnyArray> {
+        let scalar = self.scalar_dtype(path)?;
         let native = scalar.to_native();
-        with_element_type!(native, T => self.read_region::<T>(path, region).map(AnyArray::from), else Err(Error::UnsupportedDtype { descr: scalar.descr() }))
+        with_element_type!(native, T => self.read_part::<T>(path, region).map(AnyArray::from), else Err(Error::UnsupportedDtype { descr: scalar.descr() }))
     }
 
     fn read_part<A: Element>(
