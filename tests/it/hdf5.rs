@@ -737,3 +737,59 @@ fn deeply_nested_groups_resolve_and_list() {
     assert_eq!(listed.len(), 1, "the dataset once, the cycle cut");
     assert_eq!(listed[0].0, deep);
 }
+
+/// PyTables writes HDF5 with its own libhdf5 (1.14): its `Array`, `CArray`,
+/// `EArray` (extendable: chunked, one unlimited axis) and `Table` (a
+/// chunked compound) map and read as PyTables reads them.
+#[test]
+fn pytables_files_map_and_read_as_pytables_reads_them() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("pt.h5");
+    common::python(
+        "import sys, os, numpy as np, tables\n\
+         with tables.open_file(sys.argv[1], 'w') as f:\n\
+         \x20   f.create_array('/', 'arr', np.arange(12.0).reshape(3, 4))\n\
+         \x20   f.create_carray('/', 'carr', obj=np.arange(100, dtype='i4').reshape(10, 10), chunkshape=(3, 3))\n\
+         \x20   e = f.create_earray('/', 'earr', tables.Float32Atom(), (0, 5), chunkshape=(4, 5))\n\
+         \x20   e.append(np.arange(50, dtype='f4').reshape(10, 5))\n\
+         \x20   t = f.create_table('/', 'table', {'a': tables.Int32Col(pos=0), 'b': tables.Float64Col(pos=1)})\n\
+         \x20   t.append([(1, 2.0), (3, 4.0)])\n\
+         \x20   f.create_array(f.create_group('/', 'grp'), 's', np.array([b'ab', b'cd']))\n\
+         with tables.open_file(sys.argv[1]) as f:\n\
+         \x20   for node in ('arr', 'carr', 'earr', 'table', 'grp/s'):\n\
+         \x20       np.save(os.path.join(sys.argv[2], node.replace('/', '_') + '.npy'), f.get_node('/' + node)[:])",
+        &[common::s(&path), common::s(dir.path())],
+    );
+    let file = Hdf5File::open(&path).unwrap();
+    let expected = |name: &str| dir.path().join(format!("{name}.npy"));
+    let arr = unsafe { file.map::<f64, ndarray::Ix2>("/arr") }.unwrap();
+    assert_eq!(
+        arr.view(),
+        ndarray_memmap::read_npy::<f64, ndarray::Ix2>(expected("arr"))
+            .unwrap()
+            .view()
+    );
+    for (name, npy) in [("/carr", "carr")] {
+        let chunks = unsafe { file.chunks::<i32>(name) }.unwrap();
+        assert_eq!(
+            chunks.read_region(&[0..10, 0..10]).unwrap(),
+            ndarray_memmap::read_npy::<i32, IxDyn>(expected(npy)).unwrap()
+        );
+    }
+    let earr = unsafe { file.chunks::<f32>("/earr") }.unwrap();
+    assert_eq!(file.dataset("/earr").unwrap().max_shape(), &[None, Some(5)]);
+    assert_eq!(
+        earr.read_region(&[0..10, 0..5]).unwrap(),
+        ndarray_memmap::read_npy::<f32, IxDyn>(expected("earr")).unwrap()
+    );
+    let table = file.read::<Record>("/table").unwrap();
+    let rows: Vec<(i32, f64)> = table.iter().map(|r| ({ r.a }, { r.b })).collect();
+    assert_eq!(rows, [(1, 2.0), (3, 4.0)]);
+    assert_eq!(
+        file.read::<[u8; 2]>("/grp/s").unwrap().as_slice().unwrap(),
+        &[*b"ab", *b"cd"]
+    );
+}
