@@ -466,6 +466,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// An HDF5 file cannot be written as asked: a member of that name
+    /// exists, a parent is not a group, the file is not of a kind this
+    /// crate adds datasets to.
+    #[error("cannot write {object:?} in {path}: {reason}", path = .path.display())]
+    Hdf5Write {
+        /// The file.
+        path: PathBuf,
+        /// The object's path in the file.
+        object: String,
+        /// Why, and the way out.
+        reason: String,
+    },
+
     /// A valid HDF5 dataset that cannot be mapped (or read) as asked: not
     /// allocated, compact, external, virtual, filtered, an unsupported
     /// type, a writer active on the file.

@@ -149,8 +149,8 @@ pub use guard::{Chunks, Memmap, MemmapMut, AUTO_PREFETCH_BYTES};
 #[cfg(feature = "hdf5")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub use hdf5::{
-    resolve_hdf5_dataset, Hdf5Chunk, Hdf5ChunkRecord, Hdf5Chunks, Hdf5Dataset, Hdf5Field, Hdf5File,
-    Hdf5Layout, Hdf5Type,
+    resolve_hdf5_dataset, Hdf5Attribute, Hdf5Chunk, Hdf5ChunkRecord, Hdf5Chunks, Hdf5Dataset,
+    Hdf5DatasetMut, Hdf5Field, Hdf5File, Hdf5Layout, Hdf5Type, Hdf5Writer,
 };
 pub use layout::Order;
 pub use mode::Mode;

@@ -421,3 +421,117 @@ fn enumeration(
     // h5py reads other enums as their base integers.
     Ok(base)
 }
+
+impl Datatype {
+    /// The HDF5 type of a numpy descr, as h5py would store it: `None` for
+    /// a descr HDF5 has no type for here (voids, dates, unicode).
+    pub(crate) fn from_descr(descr: &str) -> Option<Datatype> {
+        if let Some(n) = descr
+            .strip_prefix("|S")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            return (n > 0).then_some(Datatype::String { size: n });
+        }
+        if descr.starts_with('[') {
+            return Self::from_record(&crate::record::RecordDescr::parse(descr).ok()?);
+        }
+        let dtype: DType = descr.parse().ok()?;
+        let order = if dtype.size == 1 {
+            ByteOrder::Little
+        } else {
+            dtype.byte_order
+        };
+        Some(match dtype.kind {
+            Kind::Bool => Datatype::Bool,
+            Kind::Int | Kind::Uint => Datatype::Int {
+                size: dtype.size,
+                signed: dtype.kind == Kind::Int,
+                order,
+            },
+            Kind::Float => Datatype::Float {
+                size: dtype.size,
+                order,
+            },
+            Kind::Complex => Datatype::Complex {
+                size: dtype.size,
+                order,
+            },
+        })
+    }
+
+    fn from_record(record: &RecordDescr) -> Option<Datatype> {
+        let mut fields = Vec::new();
+        for field in &record.fields {
+            let mut dtype = match &field.dtype {
+                FieldDescr::Simple(descr) => Self::from_descr(descr)?,
+                FieldDescr::Record(inner) => Self::from_record(inner)?,
+            };
+            if !field.shape.is_empty() {
+                dtype = Datatype::Array {
+                    shape: field.shape.clone(),
+                    base: Box::new(dtype),
+                };
+            }
+            fields.push(Field {
+                name: field.name.clone(),
+                offset: field.offset,
+                dtype,
+            });
+        }
+        Some(Datatype::Compound {
+            size: record.itemsize,
+            fields,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse, Datatype};
+    use crate::hdf5::bytes::Sizes;
+
+    #[test]
+    fn every_type_written_reads_back_as_itself() {
+        let descrs = [
+            "|b1",
+            "|i1",
+            "|u1",
+            "<i2",
+            ">i2",
+            "<u4",
+            ">u8",
+            "<f2",
+            ">f2",
+            "<f4",
+            ">f8",
+            "<c8",
+            ">c16",
+            "|S7",
+            "[('a', '<i4'), ('b', '<f8')]",
+            "[('id', '<u2'), ('v', '<f4', (3,)), ('name', '|S5')]",
+            "[('x', '<f8'), ('', '|V4'), ('inner', [('p', '<i2'), ('q', '>f4')])]",
+            "[('m', '<i4', (2, 3))]",
+        ];
+        for descr in descrs {
+            let dtype = Datatype::from_descr(descr).unwrap_or_else(|| panic!("{descr}"));
+            let bytes = crate::hdf5::encode::datatype(&dtype);
+            let back = parse(
+                &bytes,
+                Sizes {
+                    offset: 8,
+                    length: 8,
+                },
+            )
+            .unwrap();
+            assert_eq!(back, dtype, "{descr}");
+            let canonical = if descr.starts_with("|i1") || descr.starts_with("|u1") {
+                descr.to_owned()
+            } else {
+                dtype.descr()
+            };
+            assert_eq!(Datatype::from_descr(&canonical), Some(dtype), "{descr}");
+        }
+        assert_eq!(Datatype::from_descr("<U4"), None);
+        assert_eq!(Datatype::from_descr("|V8"), None);
+    }
+}

@@ -3,10 +3,10 @@
 //! and an attribute need. Pure: values in, bytes out; every structure is
 //! read back by this crate's own resolver in the tests.
 
+use crate::element::ByteOrder;
 use crate::hdf5::bytes::encoded_size;
 use crate::hdf5::datatype::{Datatype, Field};
 use crate::hdf5::lookup3;
-use crate::element::ByteOrder;
 
 /// The undefined address.
 const UNDEFINED: u64 = u64::MAX;
@@ -43,7 +43,11 @@ pub(crate) struct Message {
 
 impl Message {
     pub(crate) fn new(kind: u16, data: Vec<u8>) -> Message {
-        Message { kind: kind as u8, flags: 0, data }
+        Message {
+            kind: kind as u8,
+            flags: 0,
+            data,
+        }
     }
 }
 
@@ -75,7 +79,12 @@ pub(crate) fn object_header(messages: &[Message]) -> Vec<u8> {
 /// A dataspace message (version 2): scalar for an empty shape, else simple
 /// with fixed maximum dimensions.
 pub(crate) fn dataspace(shape: &[usize]) -> Vec<u8> {
-    let mut out = vec![2, shape.len() as u8, u8::from(!shape.is_empty()), u8::from(!shape.is_empty())];
+    let mut out = vec![
+        2,
+        shape.len() as u8,
+        u8::from(!shape.is_empty()),
+        u8::from(!shape.is_empty()),
+    ];
     for _ in 0..2 {
         for &n in shape {
             out.extend_from_slice(&(n as u64).to_le_bytes());
@@ -167,8 +176,18 @@ fn head(out: &mut Vec<u8>, version: u8, class: u8, bits: [u8; 3], size: usize) {
 
 fn encode(dtype: &Datatype, out: &mut Vec<u8>) {
     match *dtype {
-        Datatype::Int { size, signed, order } => {
-            head(out, 1, 0, [order_bit(order) | if signed { 0b1000 } else { 0 }, 0, 0], size);
+        Datatype::Int {
+            size,
+            signed,
+            order,
+        } => {
+            head(
+                out,
+                1,
+                0,
+                [order_bit(order) | if signed { 0b1000 } else { 0 }, 0, 0],
+                size,
+            );
             out.extend_from_slice(&0u16.to_le_bytes());
             out.extend_from_slice(&((8 * size) as u16).to_le_bytes());
         }
@@ -179,7 +198,13 @@ fn encode(dtype: &Datatype, out: &mut Vec<u8>) {
                 _ => (52, 11, 52, 1023),
             };
             // Mantissa normalised with an implied leading bit (2 << 4); the sign in the top bit.
-            head(out, 1, 1, [order_bit(order) | 0x20, (8 * size - 1) as u8, 0], size);
+            head(
+                out,
+                1,
+                1,
+                [order_bit(order) | 0x20, (8 * size - 1) as u8, 0],
+                size,
+            );
             out.extend_from_slice(&0u16.to_le_bytes());
             out.extend_from_slice(&((8 * size) as u16).to_le_bytes());
             out.extend_from_slice(&[exponent_at, exponent_bits, 0, mantissa_bits]);
@@ -188,15 +213,33 @@ fn encode(dtype: &Datatype, out: &mut Vec<u8>) {
         Datatype::Bool => {
             // h5py's bool: an enum over a signed byte, FALSE = 0, TRUE = 1.
             head(out, 3, 8, [2, 0, 0], 1);
-            encode(&Datatype::Int { size: 1, signed: true, order: ByteOrder::Little }, out);
+            encode(
+                &Datatype::Int {
+                    size: 1,
+                    signed: true,
+                    order: ByteOrder::Little,
+                },
+                out,
+            );
             out.extend_from_slice(b"FALSE\0TRUE\0");
             out.extend_from_slice(&[0, 1]);
         }
         Datatype::Complex { size, order } => {
-            let part = Datatype::Float { size: size / 2, order };
+            let part = Datatype::Float {
+                size: size / 2,
+                order,
+            };
             let fields = [
-                Field { name: "r".into(), offset: 0, dtype: part.clone() },
-                Field { name: "i".into(), offset: size / 2, dtype: part },
+                Field {
+                    name: "r".into(),
+                    offset: 0,
+                    dtype: part.clone(),
+                },
+                Field {
+                    name: "i".into(),
+                    offset: size / 2,
+                    dtype: part,
+                },
             ];
             compound(&fields, size, out);
         }
@@ -205,7 +248,10 @@ fn encode(dtype: &Datatype, out: &mut Vec<u8>) {
             head(out, 1, 3, [0x01, 0, 0], size);
         }
         Datatype::Compound { size, ref fields } => compound(fields, size, out),
-        Datatype::Array { ref shape, ref base } => {
+        Datatype::Array {
+            ref shape,
+            ref base,
+        } => {
             head(out, 3, 10, [0, 0, 0], dtype.size());
             out.push(shape.len() as u8);
             for &n in shape {

@@ -8,6 +8,8 @@
 //! - [`Hdf5Dataset`]: what a dataset is: shape, type with byte order,
 //!   layout, address, fill value, filters; and whether it maps.
 //! - [`Hdf5Chunks`]: a chunked dataset's chunks as views of one mapping.
+//! - [`Hdf5Writer`]: new files whose datasets map (numpy's `w+`), and
+//!   datasets added to them.
 //! - [`resolve_hdf5_dataset`]: the pure resolver over bytes (what the fuzz
 //!   target runs).
 
@@ -18,6 +20,7 @@ mod chunk_index;
 mod chunked;
 mod dataset;
 mod datatype;
+mod encode;
 mod file;
 mod fractal_heap;
 mod group;
@@ -27,11 +30,13 @@ mod messages;
 mod read;
 mod resolve;
 mod superblock;
+mod writer;
 
 pub use chunked::{Hdf5Chunk, Hdf5Chunks};
 pub use dataset::{Hdf5ChunkRecord, Hdf5Dataset, Hdf5Layout};
 pub use datatype::{Datatype as Hdf5Type, Field as Hdf5Field};
 pub use file::Hdf5File;
+pub use writer::{Hdf5Attribute, Hdf5DatasetMut, Hdf5Writer};
 
 use std::path::Path;
 

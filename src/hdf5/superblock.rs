@@ -26,6 +26,8 @@ pub(crate) struct Superblock {
     /// The root group's symbol-table scratch pad (B-tree, local heap), for
     /// version 0 and 1 superblocks whose root header may omit it.
     pub(crate) root_cache: Option<(u64, u64)>,
+    /// The superblock extension's object header (versions 2 and 3).
+    pub(crate) extension: Option<u64>,
 }
 
 impl Superblock {
@@ -119,6 +121,7 @@ fn parse_v0<S: Source + ?Sized>(source: &S, position: u64, version: u8) -> Parse
         flags,
         root,
         root_cache,
+        extension: None,
     })
 }
 
@@ -132,7 +135,7 @@ fn parse_v2<S: Source + ?Sized>(source: &S, position: u64, version: u8) -> Parse
     cursor.skip(11)?;
     let flags = u32::from(cursor.u8()?);
     let base = cursor.address()?.unwrap_or(0);
-    let _extension = cursor.address()?;
+    let extension = cursor.address()?;
     let _end_of_file = cursor.address()?;
     let root = cursor.address()?.ok_or_else(|| {
         crate::hdf5::bytes::Fault::Invalid("the superblock has no root group".into())
@@ -146,6 +149,7 @@ fn parse_v2<S: Source + ?Sized>(source: &S, position: u64, version: u8) -> Parse
         flags,
         root,
         root_cache: None,
+        extension,
     })
 }
 

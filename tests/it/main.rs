@@ -13,6 +13,8 @@ mod grow;
 mod half;
 #[cfg(feature = "hdf5")]
 mod hdf5;
+#[cfg(feature = "hdf5")]
+mod hdf5_write;
 mod hostile;
 mod interop;
 mod npy;
