@@ -10,6 +10,10 @@
 //!   h5py: `dset[...].sum()`);
 //! - `hdf5_random_element`: one pseudo-random element, everything open
 //!   once (ours and the `.npy`: one map; h5py: `dset[i, j]`);
+//! - `hdf5_write`: a new file with one `f64` dataset filled from an
+//!   in-memory array (ours: `Hdf5Writer::create_dataset`, the map
+//!   assigned, closed, `finish`: synced and renamed; h5py: `create_dataset`
+//!   + `dset[...] = a` + close, not synced); 1 GiB in `full`, 128 MiB unset;
 //! - and, printed, the hot sum interleaved: each round sums the `.npy`
 //!   and the dataset once (which goes first alternates), medians over
 //!   `NDARRAY_MEMMAP_BENCH_ROUNDS` rounds (9), so that both see the same
@@ -157,6 +161,51 @@ fn hdf5_vs_peers(c: &mut Criterion) {
     });
     group.finish();
     interleaved_sum(&npy, &contig);
+    write_group(c);
+}
+
+fn write_group(c: &mut Criterion) {
+    let bytes = common::bench_size(4 << 20, 128 << 20, 1 << 30);
+    let rows = bytes / 8 / COLS;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/hdf5-write");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = ndarray::Array2::from_shape_fn((rows, COLS), |(i, j)| (i * COLS + j) as f64);
+    let mut group = c.benchmark_group("hdf5_write");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(10);
+    group.bench_function("ours_map_filled_synced", |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = std::time::Duration::ZERO;
+            for i in 0..iters {
+                let target = dir.join(format!("ours-{i}.h5"));
+                let start = std::time::Instant::now();
+                let writer = ndarray_memmap::Hdf5Writer::create(&target).unwrap();
+                // SAFETY: the benchmark's own new file.
+                let mut x =
+                    unsafe { writer.create_dataset::<f64, Ix2>("/x", (rows, COLS)) }.unwrap();
+                x.assign(&data);
+                x.close().unwrap();
+                writer.finish().unwrap();
+                elapsed += start.elapsed();
+                std::fs::remove_file(&target).unwrap();
+            }
+            elapsed
+        })
+    });
+    let args: Vec<std::ffi::OsString> = vec![
+        script().into(),
+        "write".into(),
+        dir.clone().into(),
+        rows.to_string().into(),
+        COLS.to_string().into(),
+    ];
+    group.bench_function("h5py_create_and_write", |b| {
+        b.iter_custom(|iters| {
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            common::python_seconds(&args, iters)
+        })
+    });
+    group.finish();
 }
 
 fn interleaved_sum(npy: &std::path::Path, contig: &std::path::Path) {

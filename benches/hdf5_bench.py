@@ -8,6 +8,9 @@ seconds it measured for `iters` (the last argument) iterations.
   find PATH ITERS          f['/g/d05000'] per iteration, the file open once
   sum PATH ITERS           f['/x'][...].sum() per iteration
   element PATH ITERS       one pseudo-random f['/x'][i, j] per iteration
+  write DIR ROWS COLS ITERS
+                           per iteration: a new file, create_dataset of ROWS x COLS
+                           float64, dset[...] = a prepared array, close (not synced)
 """
 import os
 import sys
@@ -47,6 +50,19 @@ if __name__ == "__main__":
     what = sys.argv[1]
     if what == "fixtures":
         fixtures(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        sys.exit(0)
+    if what == "write":
+        directory, rows, cols, iters = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        a = np.arange(rows * cols, dtype="<f8").reshape(rows, cols)
+        elapsed = 0.0
+        for i in range(iters):
+            target = os.path.join(directory, "h5py-%d.h5" % i)
+            start = time.perf_counter()
+            with h5py.File(target, "w") as f:
+                f.create_dataset("x", shape=a.shape, dtype="<f8")[...] = a
+            elapsed += time.perf_counter() - start
+            os.remove(target)
+        print(elapsed)
         sys.exit(0)
     path, iters = sys.argv[2], int(sys.argv[-1])
     total = 0.0

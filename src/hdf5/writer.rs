@@ -605,7 +605,87 @@ impl Hdf5Writer {
     ) -> Result<()> {
         let (dtype, align) = self.dtype_of::<A>(path)?;
         let (address, _) = self.allocate(path, dtype, array.shape().to_vec(), align)?;
-        let mut at = address;
+        self.write_elements(address, array)
+    }
+
+    /// Creates the dataset at `path` of `shape` without writing or mapping
+    /// it: its data is allocated, sparse, to be written with
+    /// [`write_rows`](Self::write_rows) (a dataset larger than memory, one
+    /// slab at a time).
+    ///
+    /// # Errors
+    /// As for [`create_dataset`](Self::create_dataset).
+    pub fn reserve_dataset<A: Element>(&self, path: &str, shape: &[usize]) -> Result<()> {
+        let (dtype, align) = self.dtype_of::<A>(path)?;
+        self.allocate(path, dtype, shape.to_vec(), align)
+            .map(|_| ())
+    }
+
+    /// Writes `block` into the dataset at `path` (created by this writer)
+    /// as its rows `first..first + block.shape()[0]`: the block covers the
+    /// other axes whole. A 0-d dataset takes a 0-d block.
+    ///
+    /// # Errors
+    /// [`Error::Hdf5Write`] for a dataset this writer did not create, a
+    /// block of another type or that does not fit; [`Error::Io`].
+    pub fn write_rows<A: Element, D: Dimension>(
+        &self,
+        path: &str,
+        first: usize,
+        block: &ArrayRef<A, D>,
+    ) -> Result<()> {
+        let (dtype, _) = self.dtype_of::<A>(path)?;
+        let parts = components(&self.path, path)?;
+        let (name, parents) = parts.split_last().expect("components are never empty");
+        let (address, shape) =
+            self.with_group(path, parents, |group| match group.children.get(*name) {
+                Some(Node::Dataset(d)) if d.dtype == dtype => Ok((d.address, d.shape.clone())),
+                Some(Node::Dataset(d)) => Err(write_error(
+                    &self.path,
+                    path,
+                    format!(
+                        "the dataset holds {}, not {}",
+                        d.dtype.descr(),
+                        dtype.descr()
+                    ),
+                )),
+                _ => Err(write_error(
+                    &self.path,
+                    path,
+                    "no dataset of that name was created by this writer",
+                )),
+            })?;
+        let fits = if shape.is_empty() {
+            block.ndim() == 0 && first == 0
+        } else {
+            block.ndim() == shape.len()
+                && block.shape()[1..] == shape[1..]
+                && first
+                    .checked_add(block.shape()[0])
+                    .is_some_and(|end| end <= shape[0])
+        };
+        if !fits {
+            return Err(write_error(
+                &self.path,
+                path,
+                format!("a block of shape {:?} at row {first} does not fit the dataset's shape {shape:?}", block.shape()),
+            ));
+        }
+        let row: usize = shape.iter().skip(1).product::<usize>() * std::mem::size_of::<A>();
+        self.write_elements(address + (first * row) as u64, block)
+    }
+
+    /// Writes `array`'s elements in C order from `at`, a megabyte at a time.
+    fn write_elements<A: Element, D: Dimension>(
+        &self,
+        mut at: u64,
+        array: &ArrayRef<A, D>,
+    ) -> Result<()> {
+        if let Some(slice) = array.as_slice() {
+            let bytes: &[u8] = bytemuck::cast_slice(slice);
+            return crate::sys::write_all_at(&self.file, bytes, at)
+                .map_err(|e| Error::io("write", &self.written, e));
+        }
         let mut buffer: Vec<A> = Vec::with_capacity((1 << 20) / std::mem::size_of::<A>().max(1));
         let flush = |buffer: &mut Vec<A>, at: &mut u64| -> Result<()> {
             let bytes: &[u8] = bytemuck::cast_slice(buffer.as_slice());

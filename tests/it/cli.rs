@@ -691,6 +691,45 @@ with h5py.File(sys.argv[1], 'w') as f:
         std::fs::read(d("b.npy")).unwrap(),
         std::fs::read(d("a8.npy")).unwrap()
     );
+    // To HDF5: a new file, then a second dataset added to it; h5py reads both.
+    let new = format!("{}:/x/contig", s(&d("ours.h5")));
+    run(&["convert", s(&d("a.npy")), &new, "--dtype", "<f4"]);
+    run(&[
+        "convert",
+        &chunked,
+        &format!("{}:/x/be_as_f8", s(&d("ours.h5"))),
+        "--dtype",
+        "<f8",
+    ]);
+    run(&["convert", &new, s(&d("round.npy")), "--dtype", "<f4"]);
+    assert_eq!(
+        std::fs::read(d("round.npy")).unwrap(),
+        std::fs::read(d("a.npy")).unwrap()
+    );
+    let checked = python(
+        "import sys, numpy as np, h5py
+a = np.load(sys.argv[1])
+with h5py.File(sys.argv[2], 'r') as f:
+    assert np.array_equal(f['x/contig'][...], a, equal_nan=True) and f['x/contig'].dtype == '<f4'
+    assert np.array_equal(f['x/be_as_f8'][...], a.astype('<f8'), equal_nan=True)
+    print(f['x/contig'].chunks, f['x/contig'].id.get_offset() % 4)",
+        &[s(&d("a.npy")), s(&d("ours.h5"))],
+    );
+    assert_eq!(checked.trim(), "None 0");
+    // h5py's own file gets no dataset from us: refused by name.
+    let out = npy(&[
+        "convert",
+        s(&d("a.npy")),
+        &format!("{}:/new", s(&d("a.h5"))),
+        "--dtype",
+        "<f4",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("superblock version 0"),
+        "{}",
+        stderr(&out)
+    );
     // A filtered dataset is refused by name, exit 1.
     let out = npy(&["stats", &format!("{}:/g/gzip", s(&d("a.h5")))]);
     assert_eq!(out.status.code(), Some(1));

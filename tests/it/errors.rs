@@ -817,6 +817,18 @@ fn every_example_message_in_the_safety_docs_is_one_the_crate_prints() {
             reason: "slot 1 of the shard index points at bytes 40..48 of a 52-byte shard whose data lies in 0..16".to_owned(),
         },
         #[cfg(feature = "hdf5")]
+        Error::Hdf5Write {
+            path: p("data.h5"),
+            object: "/".to_owned(),
+            reason: "datasets are added only to files of this crate's format (superblock version 2 at byte 0, 8-byte addresses, no extension); this one has superblock version 0: add datasets with h5py, or write a new file".to_owned(),
+        },
+        #[cfg(feature = "hdf5")]
+        Error::Hdf5Write {
+            path: p("ours.h5"),
+            object: "/g/x".to_owned(),
+            reason: "a member of that name exists; choose another name".to_owned(),
+        },
+        #[cfg(feature = "hdf5")]
         Error::Hdf5Metadata {
             path: Some(p("cyclic.h5")),
             reason: "the object header at byte 96 continues into a block it has already read (a cycle), or into more than 4096 blocks; the file is damaged".to_owned(),

@@ -5,8 +5,12 @@
 //! an OUT ending in `.zarr` is a new Zarr v3 array (uncompressed, with
 //! dimension names, in chunks of about 8 MiB unless `--chunks` says), as
 //! `zarr.create_array(OUT, ..., compressors=None)` + `z[...] = a` writes it.
-//! OUT is written beside itself and renamed into place at the end, so a
-//! failure or a crash never leaves half a file or half an array.
+//! An OUT of the form `FILE.h5:/group/name` is a new HDF5 dataset
+//! (contiguous, C order, native byte order) in a new file, or added to a
+//! file this crate wrote. OUT is written beside itself and renamed into
+//! place at the end (an existing HDF5 file gains the dataset when its
+//! superblock is rewritten, last), so a failure or a crash never leaves
+//! half a file or half an array.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayViewD, Axis};
 use ndarray_memmap::{
-    AnyArray, ByteOrder, DType, Error, NpyHeader, Order, Scalar, ViewVisitor, ZarrArray,
-    ZarrArrayBuilder,
+    AnyArray, ByteOrder, DType, Error, Hdf5Writer, NpyHeader, Order, Scalar, ViewVisitor,
+    ZarrArray, ZarrArrayBuilder,
 };
 
 use crate::blocks::{for_each_block, in_order};
@@ -165,6 +169,23 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         },
         ..to
     };
+    if let Some((file, dataset)) = options.output.split_once(":/") {
+        if stored.byte_order == ByteOrder::Big || options.order == Some(Order::Fortran) {
+            return Err(Failure::Usage(
+                "an HDF5 dataset is written in C order and native byte order; leave out --order F and --byteorder big".into(),
+            ));
+        }
+        let dataset = format!("/{dataset}");
+        return write_hdf5(
+            &source,
+            Path::new(file),
+            &dataset,
+            stored,
+            &shape,
+            options.lossy,
+        )
+        .map_err(Failure::file(&options.output));
+    }
     let temporary = temporary_beside(output);
     if is_zarr(output) {
         if output.exists() {
@@ -293,6 +314,114 @@ impl ViewVisitor for ZarrBlocks<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes the dataset `dataset` of a new HDF5 file at `file` (or of an
+/// existing one this crate wrote) from `source`, converted to `stored`,
+/// slab by slab.
+fn write_hdf5(
+    source: &Source,
+    file: &Path,
+    dataset: &str,
+    stored: DType,
+    shape: &[usize],
+    lossy: bool,
+) -> Result<(), Error> {
+    let writer = if file.exists() {
+        Hdf5Writer::append(file)?
+    } else {
+        Hdf5Writer::create(file)?
+    };
+    let mut progress = Progress::new((shape.iter().product::<usize>() * stored.size) as u64);
+    let mut reserved = false;
+    for part in source.parts(Order::C) {
+        let first = part.first().map_or(0, |r| r.start);
+        source.visit_part(
+            &part,
+            Hdf5Blocks {
+                writer: &writer,
+                dataset,
+                first,
+                shape,
+                stored,
+                lossy,
+                reserved: &mut reserved,
+                progress: &mut progress,
+            },
+        )??;
+    }
+    if !reserved {
+        // Every source has one part at least, an empty array too.
+        return Err(Error::InvalidShape {
+            shape: shape.to_vec(),
+            reason: "the source gave no part to write".into(),
+        });
+    }
+    progress.finish();
+    writer.finish()
+}
+
+/// Converts a part of the source in blocks of about 8 MiB of rows and
+/// writes each as rows of the HDF5 dataset.
+struct Hdf5Blocks<'a> {
+    writer: &'a Hdf5Writer,
+    dataset: &'a str,
+    first: usize,
+    shape: &'a [usize],
+    stored: DType,
+    lossy: bool,
+    reserved: &'a mut bool,
+    progress: &'a mut Progress,
+}
+
+impl ViewVisitor for Hdf5Blocks<'_> {
+    type Output = Result<(), Error>;
+
+    fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> Result<(), Error> {
+        let row = view.shape().iter().skip(1).product::<usize>().max(1) * size_of::<A>();
+        let blocks: Vec<ArrayViewD<'_, A>> = if view.ndim() == 0 || view.is_empty() {
+            vec![view.view()]
+        } else {
+            view.axis_chunks_iter(Axis(0), (ZARR_CHUNK_BYTES / row).max(1))
+                .collect()
+        };
+        let mut first = self.first;
+        for block in blocks {
+            let converted =
+                AnyArray::from(block.to_owned()).to_dtype(self.stored.to_native(), self.lossy)?;
+            converted.visit(WriteRows {
+                writer: self.writer,
+                dataset: self.dataset,
+                first,
+                shape: self.shape,
+                reserved: &mut *self.reserved,
+            })?;
+            self.progress.advance((block.len() * size_of::<A>()) as u64);
+            first += block.shape().first().copied().unwrap_or(0);
+        }
+        Ok(())
+    }
+}
+
+/// Writes a typed slab as rows of the HDF5 dataset, creating it first.
+struct WriteRows<'a> {
+    writer: &'a Hdf5Writer,
+    dataset: &'a str,
+    first: usize,
+    shape: &'a [usize],
+    reserved: &'a mut bool,
+}
+
+impl ViewVisitor for WriteRows<'_> {
+    type Output = Result<(), Error>;
+
+    fn visit<A: Scalar>(self, view: ArrayViewD<'_, A>) -> Result<(), Error> {
+        if !*self.reserved {
+            self.writer.reserve_dataset::<A>(self.dataset, self.shape)?;
+            *self.reserved = true;
+        }
+        self.writer.write_rows(self.dataset, self.first, &view)
     }
 }
 

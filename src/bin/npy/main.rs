@@ -12,7 +12,9 @@
 //! FILE and IN are `.npy` files, Zarr array directories or HDF5 datasets
 //! (`FILE.h5:/path`); `info` also lists a Zarr group's members and an HDF5
 //! file's datasets; an OUT ending in `.zarr` is a new Zarr v3 array,
-//! uncompressed, with dimension names.
+//! uncompressed, with dimension names; an OUT of the form
+//! `FILE.h5:/path` is a new HDF5 dataset (in a new file, or added to one
+//! this crate wrote).
 //!
 //! Files in native byte order are mapped and streamed, so `stats` and
 //! `convert` work on files larger than memory; files in the other byte
@@ -38,7 +40,7 @@ const USAGE: &str = "usage:
   npy stats FILE
   npy convert IN OUT --dtype DTYPE [--order C|F|A|K] [--byteorder native|little|big] [--lossy] [--chunks N,N,...]
 FILE and IN: a .npy file, a Zarr array directory or an HDF5 dataset (FILE.h5:/path; info lists a whole .h5);
-OUT ending in .zarr: a new Zarr v3 array";
+OUT ending in .zarr: a new Zarr v3 array; OUT FILE.h5:/path: a new HDF5 dataset";
 
 /// `npy info a.npy | head -3`: like every Unix filter, end quietly when the
 /// reader goes away. Rust ignores `SIGPIPE`, so `println!` would panic on
