@@ -12,8 +12,9 @@
 //!   once (ours and the `.npy`: one map; h5py: `dset[i, j]`);
 //! - `hdf5_write`: a new file with one `f64` dataset filled from an
 //!   in-memory array (ours: `Hdf5Writer::create_dataset`, the map
-//!   assigned, closed, `finish`: synced and renamed; h5py: `create_dataset`
-//!   + `dset[...] = a` + close, not synced); 1 GiB in `full`, 128 MiB unset;
+//!   assigned, closed, `finish`: synced and renamed; h5py: `create_dataset`,
+//!   `dset[...] = a` and close, not synced, and the same with `os.fsync`);
+//!   1 GiB in `full`, 128 MiB unset;
 //! - and, printed, the hot sum interleaved: each round sums the `.npy`
 //!   and the dataset once (which goes first alternates), medians over
 //!   `NDARRAY_MEMMAP_BENCH_ROUNDS` rounds (9), so that both see the same
@@ -192,19 +193,24 @@ fn write_group(c: &mut Criterion) {
             elapsed
         })
     });
-    let args: Vec<std::ffi::OsString> = vec![
-        script().into(),
-        "write".into(),
-        dir.clone().into(),
-        rows.to_string().into(),
-        COLS.to_string().into(),
-    ];
-    group.bench_function("h5py_create_and_write", |b| {
-        b.iter_custom(|iters| {
-            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-            common::python_seconds(&args, iters)
-        })
-    });
+    for (name, command) in [
+        ("h5py_create_and_write", "write"),
+        ("h5py_create_write_fsync", "write_synced"),
+    ] {
+        let args: Vec<std::ffi::OsString> = vec![
+            script().into(),
+            command.into(),
+            dir.clone().into(),
+            rows.to_string().into(),
+            COLS.to_string().into(),
+        ];
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+                common::python_seconds(&args, iters)
+            })
+        });
+    }
     group.finish();
 }
 

@@ -11,6 +11,8 @@ seconds it measured for `iters` (the last argument) iterations.
   write DIR ROWS COLS ITERS
                            per iteration: a new file, create_dataset of ROWS x COLS
                            float64, dset[...] = a prepared array, close (not synced)
+  write_synced DIR ROWS COLS ITERS
+                           the same, then os.fsync of the file: durable, as ours is
 """
 import os
 import sys
@@ -51,7 +53,7 @@ if __name__ == "__main__":
     if what == "fixtures":
         fixtures(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         sys.exit(0)
-    if what == "write":
+    if what in ("write", "write_synced"):
         directory, rows, cols, iters = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
         a = np.arange(rows * cols, dtype="<f8").reshape(rows, cols)
         elapsed = 0.0
@@ -60,6 +62,10 @@ if __name__ == "__main__":
             start = time.perf_counter()
             with h5py.File(target, "w") as f:
                 f.create_dataset("x", shape=a.shape, dtype="<f8")[...] = a
+            if what == "write_synced":
+                fd = os.open(target, os.O_RDONLY)
+                os.fsync(fd)
+                os.close(fd)
             elapsed += time.perf_counter() - start
             os.remove(target)
         print(elapsed)
