@@ -146,6 +146,31 @@ fn h5py_and_h5dump_read_every_type_we_write() {
         put(
             &writer,
             d,
+            "/strings/s2",
+            filled(&[2], |i| [b'a' + i as u8; 2]),
+        );
+        put(
+            &writer,
+            d,
+            "/strings/s3x",
+            filled(&[2], |i| [b'a' + i as u8; 3]),
+        );
+        put(
+            &writer,
+            d,
+            "/strings/s8",
+            filled(&[2], |i| [b'a' + i as u8; 8]),
+        );
+        put(
+            &writer,
+            d,
+            "/strings/s64x",
+            filled(&[2], |i| [b'a' + i as u8; 64]),
+        );
+        put(&writer, d, "/strings/s255", filled(&[1], |_| [b'z'; 255]));
+        put(
+            &writer,
+            d,
             "/g/rec",
             filled(&[4], |i| Record {
                 a: i as i32,
@@ -198,6 +223,12 @@ fn h5py_and_h5dump_read_every_type_we_write() {
                 assert_eq!(at % alignment, 0, "{name}");
             }
         }
+        // PyTables (its own libhdf5 1.14) reads it too.
+        let pytables = python(
+            "import sys, tables\nwith tables.open_file(sys.argv[1]) as f:\n    print(f.get_node('/g/sub/f8')[9, 2], f.get_node('/g/rec')[3]['b'], f.get_node('/g/bool')[:].sum(), f.get_node('/strings/s8')[1])",
+            &[s(&path)],
+        );
+        assert_eq!(pytables.trim(), format!("{} 4.5 3 b'bbbbbbbb'", 29.0 / 7.0));
         // h5dump (libhdf5 1.10) reads the file whole, without an error.
         match std::process::Command::new("h5dump").arg(&path).output() {
             Ok(out) => {
