@@ -13,7 +13,8 @@
 //! - `hdf5_write`: a new file with one `f64` dataset filled from an
 //!   in-memory array (ours: `Hdf5Writer::create_dataset`, the map
 //!   assigned, closed, `finish`: synced and renamed; h5py: `create_dataset`,
-//!   `dset[...] = a` and close, not synced, and the same with `os.fsync`);
+//!   `dset[...] = a` and close, not synced, and the same with `os.fsync`;
+//!   and ours again with `write_dataset`, ordinary writes);
 //!   1 GiB in `full`, 128 MiB unset;
 //! - and, printed, the hot sum interleaved: each round sums the `.npy`
 //!   and the dataset once (which goes first alternates), medians over
@@ -186,6 +187,21 @@ fn write_group(c: &mut Criterion) {
                     unsafe { writer.create_dataset::<f64, Ix2>("/x", (rows, COLS)) }.unwrap();
                 x.assign(&data);
                 x.close().unwrap();
+                writer.finish().unwrap();
+                elapsed += start.elapsed();
+                std::fs::remove_file(&target).unwrap();
+            }
+            elapsed
+        })
+    });
+    group.bench_function("ours_write_dataset_synced", |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = std::time::Duration::ZERO;
+            for i in 0..iters {
+                let target = dir.join(format!("ours-w-{i}.h5"));
+                let start = std::time::Instant::now();
+                let writer = ndarray_memmap::Hdf5Writer::create(&target).unwrap();
+                writer.write_dataset("/x", &data).unwrap();
                 writer.finish().unwrap();
                 elapsed += start.elapsed();
                 std::fs::remove_file(&target).unwrap();
