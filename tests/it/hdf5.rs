@@ -89,9 +89,9 @@ fn manifest(dir: &Path) -> Vec<Expected> {
 
 #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, packed)]
-struct Record {
-    a: i32,
-    b: f64,
+pub(crate) struct Record {
+    pub(crate) a: i32,
+    pub(crate) b: f64,
 }
 npy_record!(Record { a, b });
 

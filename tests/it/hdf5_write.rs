@@ -15,14 +15,7 @@ use ndarray_memmap::{npy_record, write_npy, Element, Error, Hdf5File, Hdf5Writer
 use num_complex::Complex;
 
 use crate::common::{self, python, s, tempdir};
-
-#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-#[repr(C, packed)]
-struct Record {
-    a: i32,
-    b: f64,
-}
-npy_record!(Record { a, b });
+use crate::hdf5::Record;
 
 #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
