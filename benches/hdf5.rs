@@ -16,7 +16,8 @@
 //!   `dset[...] = a` and close, not synced, and the same with `os.fsync`;
 //!   and ours again with `write_dataset`, ordinary writes);
 //!   1 GiB in `full`, 128 MiB unset;
-//! - and, printed, the hot sum interleaved: each round sums the `.npy`
+//! - and, printed, the write interleaved (ours and h5py's unsynced write
+//!   alternating, medians), and the hot sum interleaved: each round sums the `.npy`
 //!   and the dataset once (which goes first alternates), medians over
 //!   `NDARRAY_MEMMAP_BENCH_ROUNDS` rounds (9), so that both see the same
 //!   machine (this VM's memory bandwidth drifts by 1.5x between minutes).
@@ -228,6 +229,60 @@ fn write_group(c: &mut Criterion) {
         });
     }
     group.finish();
+    interleaved_write(&dir, &data, rows);
+}
+
+/// The write compared round by round: ours (map filled, synced) and h5py's
+/// unsynced write alternate, which goes first alternating; medians.
+fn interleaved_write(dir: &std::path::Path, data: &ndarray::Array2<f64>, rows: usize) {
+    let rounds: usize = std::env::var("NDARRAY_MEMMAP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(9);
+    let ours = || {
+        let target = dir.join("ours-interleaved.h5");
+        let start = std::time::Instant::now();
+        let writer = ndarray_memmap::Hdf5Writer::create(&target).unwrap();
+        // SAFETY: the benchmark's own new file.
+        let mut x = unsafe { writer.create_dataset::<f64, Ix2>("/x", (rows, COLS)) }.unwrap();
+        x.assign(data);
+        x.close().unwrap();
+        writer.finish().unwrap();
+        let elapsed = start.elapsed().as_secs_f64();
+        std::fs::remove_file(&target).unwrap();
+        elapsed
+    };
+    let args: Vec<std::ffi::OsString> = vec![
+        script().into(),
+        "write".into(),
+        dir.into(),
+        rows.to_string().into(),
+        COLS.to_string().into(),
+    ];
+    let theirs = || {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        common::python_seconds(&args, 1).as_secs_f64()
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            a.push(ours());
+            b.push(theirs());
+        } else {
+            b.push(theirs());
+            a.push(ours());
+        }
+    }
+    let (ours_median, ours_spread) = common::median_and_spread(&a);
+    let (h5py_median, h5py_spread) = common::median_and_spread(&b);
+    eprintln!(
+        "hdf5_write interleaved, {rounds} rounds: ours (map, synced) {:.1} ms (spread {:.1}), h5py (unsynced) {:.1} ms (spread {:.1}): ours / h5py speed {:.2}x",
+        ours_median * 1e3,
+        ours_spread * 1e3,
+        h5py_median * 1e3,
+        h5py_spread * 1e3,
+        h5py_median / ours_median
+    );
 }
 
 fn interleaved_sum(npy: &std::path::Path, contig: &std::path::Path) {
