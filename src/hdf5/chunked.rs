@@ -13,7 +13,9 @@ use crate::guard::Memmap;
 use crate::hdf5::chunk_index::Stored;
 use crate::hdf5::dataset::Hdf5Dataset;
 use crate::hdf5::file::Hdf5File;
-use crate::hdf5::read::{check_region, chunk_span, fill_element, for_each_index, place, swaps_for};
+use crate::hdf5::read::{
+    check_region, chunk_span, fill_element, filled, for_each_index, place, swaps_for,
+};
 
 /// One chunk of a chunked dataset ([`Hdf5Chunks::chunk`]): a view of the
 /// file's mapping where its bytes are the elements, a copy where they are
@@ -275,15 +277,7 @@ impl<A: Element> Hdf5Chunks<A> {
     pub fn read_region(&self, region: &[Range<usize>]) -> Result<ArrayD<A>> {
         let region = check_region(&self.dataset, Some(region))?;
         let shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
-        let count: usize = shape.iter().product();
-        let mut values = Vec::new();
-        values
-            .try_reserve_exact(count)
-            .map_err(|_| Error::OutOfMemory {
-                path: Some(self.path.clone()),
-                bytes: count.saturating_mul(std::mem::size_of::<A>()),
-            })?;
-        values.resize(count, self.fill);
+        let values = filled(shape.iter().product(), self.fill, &self.path)?;
         let mut out =
             ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|_| self.shape_error())?;
         let chunk = self.chunk_shape().to_vec();

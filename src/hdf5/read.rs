@@ -203,6 +203,19 @@ pub(crate) fn fill_element<A: Element>(
     })
 }
 
+/// `count` copies of `fill`, allocated fallibly.
+pub(crate) fn filled<A: Element>(count: usize, fill: A, path: &std::path::Path) -> Result<Vec<A>> {
+    let mut values = Vec::new();
+    values
+        .try_reserve_exact(count)
+        .map_err(|_| Error::OutOfMemory {
+            path: Some(path.to_path_buf()),
+            bytes: count.saturating_mul(std::mem::size_of::<A>()),
+        })?;
+    values.resize(count, fill);
+    Ok(values)
+}
+
 /// Reads `region` of a chunked dataset from `bytes` through its chunk table.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn read_chunked<A: Element>(
@@ -223,15 +236,7 @@ pub(crate) fn read_chunked<A: Element>(
         .collect();
     let fill = fill_element::<A>(dataset, swaps, path)?;
     let region_shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
-    let count: usize = region_shape.iter().product();
-    let mut elements = Vec::new();
-    elements
-        .try_reserve_exact(count)
-        .map_err(|_| Error::OutOfMemory {
-            path: Some(path.to_path_buf()),
-            bytes: count.saturating_mul(std::mem::size_of::<A>()),
-        })?;
-    elements.resize(count, fill);
+    let elements = filled(region_shape.iter().product(), fill, path)?;
     let mut out = ArrayD::from_shape_vec(IxDyn(&region_shape), elements).map_err(|_| {
         Error::InvalidShape {
             shape: region_shape.clone(),
@@ -396,20 +401,11 @@ impl Hdf5File {
             }
             Hdf5Layout::Contiguous { address: None, .. } => {
                 let fill = fill_element::<A>(&dataset, &swaps, self.path())?;
-                let count: usize = region_shape.iter().product();
-                let mut values = Vec::new();
-                values
-                    .try_reserve_exact(count)
-                    .map_err(|_| Error::OutOfMemory {
-                        path: Some(self.path().to_path_buf()),
-                        bytes: count.saturating_mul(std::mem::size_of::<A>()),
-                    })?;
-                values.resize(count, fill);
-                shaped(values)
+                shaped(filled(region_shape.iter().product(), fill, self.path())?)
             }
             Hdf5Layout::Compact => {
                 let bytes = dataset.compact.clone().unwrap_or_default();
-                let needed = dataset.len() * std::mem::size_of::<A>();
+                let needed = dataset.len().saturating_mul(std::mem::size_of::<A>());
                 if bytes.len() < needed {
                     return Err(Error::Hdf5Metadata {
                         path: Some(self.path().to_path_buf()),
