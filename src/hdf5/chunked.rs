@@ -147,6 +147,27 @@ impl Hdf5File {
     }
 }
 
+impl<A: Element> std::fmt::Debug for Hdf5Chunks<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hdf5Chunks")
+            .field("dataset", &self.dataset.name())
+            .field("grid", &self.counts)
+            .field("stored", &self.table.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Element> std::fmt::Debug for Hdf5Chunk<'_, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hdf5Chunk")
+            .field("index", &self.index)
+            .field("origin", &self.origin)
+            .field("mapped", &self.mapped)
+            .field("fill", &self.fill)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<A: Element> Hdf5Chunks<A> {
     /// The dataset.
     pub fn dataset(&self) -> &Hdf5Dataset {

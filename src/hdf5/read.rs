@@ -365,14 +365,15 @@ impl Hdf5File {
         }
         let region = check_region(&dataset, region)?;
         let region_shape: Vec<usize> = region.iter().map(|r| r.len()).collect();
-        let origin: Vec<usize> = region.iter().map(|r| r.start).collect();
         let shaped = |values: Vec<A>| {
             ArrayD::from_shape_vec(IxDyn(&region_shape), values).map_err(|_| Error::InvalidShape {
                 shape: region_shape.clone(),
                 reason: "the data does not fill the region".into(),
             })
         };
-        match dataset.layout() {
+        // Contiguous and compact data are one C-order block: in the file, or
+        // in the object header.
+        let (block, at) = match dataset.layout() {
             Hdf5Layout::Contiguous {
                 address: Some(address),
                 size,
@@ -388,23 +389,14 @@ impl Hdf5File {
                         reason: format!("the dataset {path:?} needs {needed} bytes from byte {address}; its layout stores {size} and the file has {}", self.len()),
                     });
                 }
-                let values = read_box::<A>(
-                    &Bytes::File(self.file()),
-                    *address,
-                    dataset.shape(),
-                    &origin,
-                    &region_shape,
-                    &swaps,
-                    self.path(),
-                )?;
-                shaped(values)
+                (Bytes::File(self.file()), *address)
             }
             Hdf5Layout::Contiguous { address: None, .. } => {
                 let fill = fill_element::<A>(&dataset, &swaps, self.path())?;
-                shaped(filled(region_shape.iter().product(), fill, self.path())?)
+                return shaped(filled(region_shape.iter().product(), fill, self.path())?);
             }
             Hdf5Layout::Compact => {
-                let bytes = dataset.compact.clone().unwrap_or_default();
+                let bytes = dataset.compact.as_deref().unwrap_or_default();
                 let needed = dataset.len().saturating_mul(std::mem::size_of::<A>());
                 if bytes.len() < needed {
                     return Err(Error::Hdf5Metadata {
@@ -415,16 +407,7 @@ impl Hdf5File {
                         ),
                     });
                 }
-                let values = read_box::<A>(
-                    &Bytes::Slice(&bytes),
-                    0,
-                    dataset.shape(),
-                    &origin,
-                    &region_shape,
-                    &swaps,
-                    self.path(),
-                )?;
-                shaped(values)
+                (Bytes::Slice(bytes), 0)
             }
             Hdf5Layout::Chunked { .. } => {
                 dataset.mappable().map_err(|e| self.located(e))?;
@@ -444,7 +427,7 @@ impl Hdf5File {
                         });
                     }
                 }
-                read_chunked::<A>(
+                return read_chunked::<A>(
                     &Bytes::File(self.file()),
                     &dataset,
                     &table,
@@ -452,14 +435,26 @@ impl Hdf5File {
                     &swaps,
                     self.path(),
                     dataset.base,
-                )
+                );
             }
-            _ => Err(self.located(dataset.mappable().err().unwrap_or_else(|| {
-                dataset.refusal(
-                    "its layout cannot be read".into(),
-                    "read it with h5py".into(),
-                )
-            }))),
-        }
+            _ => {
+                return Err(self.located(dataset.mappable().err().unwrap_or_else(|| {
+                    dataset.refusal(
+                        "its layout cannot be read".into(),
+                        "read it with h5py".into(),
+                    )
+                })))
+            }
+        };
+        let origin: Vec<usize> = region.iter().map(|r| r.start).collect();
+        shaped(read_box::<A>(
+            &block,
+            at,
+            dataset.shape(),
+            &origin,
+            &region_shape,
+            &swaps,
+            self.path(),
+        )?)
     }
 }

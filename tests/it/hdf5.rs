@@ -791,3 +791,42 @@ fn pytables_files_map_and_read_as_pytables_reads_them() {
         &[*b"ab", *b"cd"]
     );
 }
+
+#[test]
+fn chunked_misuse_is_refused_by_name() {
+    if common::numpy_skipped() {
+        return;
+    }
+    let bytes = sample("earliest");
+    let dir = tempdir();
+    let path = dir.path().join("s.h5");
+    std::fs::write(&path, bytes).unwrap();
+    let file = Hdf5File::open(&path).unwrap();
+    let chunked = unsafe { file.map::<i64, IxDyn>("/c") }.unwrap_err();
+    assert!(
+        chunked
+            .to_string()
+            .contains("it is chunked: there is no single block to map"),
+        "{chunked}"
+    );
+    let chunks = unsafe { file.chunks::<i64>("/c") }.unwrap();
+    assert_eq!(chunks.grid_shape(), &[4, 4]);
+    assert!(matches!(
+        chunks.chunk(&[4, 0]),
+        Err(Error::InvalidShape { .. })
+    ));
+    assert!(matches!(
+        chunks.chunk(&[0]),
+        Err(Error::InvalidShape { .. })
+    ));
+    assert!(matches!(
+        chunks.read_region(&[0..11, 0..10]),
+        Err(Error::InvalidShape { .. })
+    ));
+    let edge = chunks.chunk(&[3, 3]).unwrap();
+    assert_eq!(
+        (edge.origin(), edge.view().shape()),
+        (&[9, 9][..], &[1, 1][..])
+    );
+    assert_eq!(edge.view()[[0, 0]], 99);
+}

@@ -484,3 +484,106 @@ fn a_killed_writer_never_leaves_a_file_with_wrong_data() {
         assert!(leftovers <= 2, "round {round}: {leftovers} files");
     }
 }
+
+/// Every refusal of the writer, and of the reader on a file the writer
+/// made, names what is wrong; none writes or maps anything.
+#[test]
+fn misuse_is_refused_by_name() {
+    let dir = tempdir();
+    let path = dir.path().join("misuse.h5");
+    let message = |err: Error| {
+        assert!(matches!(err, Error::Hdf5Write { .. }), "{err}");
+        err.to_string()
+    };
+    assert!(
+        message(Hdf5Writer::create(&path).unwrap().alignment(3).unwrap_err())
+            .contains("not a power of two")
+    );
+    let writer = Hdf5Writer::create(&path).unwrap();
+    assert!(message(
+        writer
+            .write_dataset("/a/../b", &Array::from_elem(2, 1u8))
+            .unwrap_err()
+    )
+    .contains("without \".\" or \"..\""));
+    assert!(message(
+        writer
+            .write_dataset("", &Array::from_elem(2, 1u8))
+            .unwrap_err()
+    )
+    .contains("names a member below the root"));
+    #[cfg(feature = "half")]
+    assert!(message(
+        writer
+            .write_dataset("/bf", &Array::from_elem(2, half::bf16::ONE))
+            .unwrap_err()
+    )
+    .contains("HDF5 has no type here"));
+    writer.reserve_dataset::<f64>("/rows", &[4, 3]).unwrap();
+    let rows =
+        |first, block: ndarray::ArrayD<f64>| writer.write_rows("/rows", first, &block).unwrap_err();
+    assert!(message(rows(3, ArrayD::zeros(IxDyn(&[2, 3]))))
+        .contains("does not fit the dataset's shape [4, 3]"));
+    assert!(message(rows(0, ArrayD::zeros(IxDyn(&[1, 2])))).contains("a block of shape [1, 2]"));
+    let wrong_type = writer
+        .write_rows("/rows", 0, &Array::from_elem((1, 3), 1i32))
+        .unwrap_err();
+    assert!(message(wrong_type).contains("the dataset holds <f8, not <i4"));
+    let missing = writer
+        .write_rows("/nope", 0, &Array::from_elem((1, 3), 1.0))
+        .unwrap_err();
+    assert!(message(missing).contains("no dataset of that name was created by this writer"));
+    let attribute = writer.set_attribute("/nope", "x", 1i64).unwrap_err();
+    assert!(message(attribute).contains("no group or dataset of that name"));
+    writer
+        .write_rows("/rows", 1, &Array::from_elem((2, 3), 2.0))
+        .unwrap();
+    writer
+        .write_dataset("/s", &Array::from_elem(2, *b"ab"))
+        .unwrap();
+    writer.finish().unwrap();
+
+    let file = Hdf5File::open(&path).unwrap();
+    assert_eq!(file.read::<f64>("/rows").unwrap().sum(), 12.0);
+    assert!(matches!(
+        file.read_region::<f64>("/rows", &[0..5, 0..3]),
+        Err(Error::InvalidShape { .. })
+    ));
+    assert!(matches!(
+        unsafe { file.map_any("/s", ndarray_memmap::Mode::ReadOnly) },
+        Err(Error::UnsupportedDtype { .. })
+    ));
+    let create = unsafe { file.map_any("/rows", ndarray_memmap::Mode::Create) }.unwrap_err();
+    assert!(
+        create.to_string().contains("mode w+ creates a file"),
+        "{create}"
+    );
+    let not_chunked = unsafe { file.chunks::<f64>("/rows") }.unwrap_err();
+    assert!(
+        not_chunked.to_string().contains("it is not chunked"),
+        "{not_chunked}"
+    );
+    let offset =
+        Hdf5File::open_with(ndarray_memmap::MemmapOptions::new().offset(8), &path).unwrap_err();
+    assert!(
+        matches!(
+            offset,
+            Error::SettingNotApplicable {
+                setting: "offset",
+                ..
+            }
+        ),
+        "{offset}"
+    );
+    // The file replaced after it was opened: a map says so, never maps the new one.
+    let writer = Hdf5Writer::create(&path).unwrap();
+    writer
+        .write_dataset("/rows", &Array::from_elem((8, 3), 5.0))
+        .unwrap();
+    writer.finish().unwrap();
+    let replaced = unsafe { file.map::<f64, Ix2>("/rows") }.unwrap_err();
+    assert!(
+        replaced.to_string().contains("replaced or changed length"),
+        "{replaced}"
+    );
+}
