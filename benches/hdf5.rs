@@ -12,18 +12,23 @@
 //!   once (ours and the `.npy`: one map; h5py: `dset[i, j]`);
 //! - `hdf5_write`: a new file with one `f64` dataset filled from an
 //!   in-memory array (ours: `Hdf5Writer::create_dataset`, the map
-//!   assigned, closed, `finish`: synced and renamed; h5py: `create_dataset`,
-//!   `dset[...] = a` and close, not synced, and the same with `os.fsync`;
-//!   and ours again with `write_dataset`, ordinary writes);
-//!   1 GiB in `full`, 128 MiB unset;
-//! - and, printed, the write interleaved (ours and h5py's unsynced write
-//!   alternating, medians), and the hot sum interleaved: each round sums the `.npy`
+//!   assigned, closed, `finish`: synced and renamed; ours again with
+//!   `write_dataset`, ordinary writes; the same bytes by `write_all` +
+//!   `sync_all`, no HDF5: what any durable write costs on this disk; h5py:
+//!   `create_dataset`,
+//!   `dset[...] = a` and close, not synced, and the same with `os.fsync`);
+//!   1 GiB in `full`, 128 MiB unset. Each variant runs back to back, so
+//!   each reuses the memory its last iteration freed: on this VM memory
+//!   freed a few seconds earlier costs 3x to 10x more to touch again (the
+//!   balloon's free page reporting; docs/performance.md), which is why
+//!   the write is not interleaved;
+//! - and, printed, the hot sum interleaved: each round sums the `.npy`
 //!   and the dataset once (which goes first alternates), medians over
 //!   `NDARRAY_MEMMAP_BENCH_ROUNDS` rounds (9), so that both see the same
 //!   machine (this VM's memory bandwidth drifts by 1.5x between minutes).
 //!
-//! The fixtures are written by h5py (this crate does not write HDF5 yet),
-//! so without the pinned Python environment every group is skipped.
+//! The read fixtures are written by h5py (the files users will map), so
+//! without the pinned Python environment every group is skipped.
 //! Sizes: `NDARRAY_MEMMAP_BENCH_SIZE=smoke` (4 MiB, for CI), unset
 //! (256 MiB), `full` (2 GiB: the figures).
 
@@ -195,6 +200,25 @@ fn write_group(c: &mut Criterion) {
             elapsed
         })
     });
+    // The same bytes written with `write_all` and synced, no HDF5 at all:
+    // what any durable write of them costs on this disk.
+    let bytes_of_data: &[u8] = bytemuck::cast_slice(data.as_slice().expect("standard layout"));
+    group.bench_function("plain_write_all_synced", |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = std::time::Duration::ZERO;
+            for i in 0..iters {
+                let target = dir.join(format!("plain-{i}.bin"));
+                let start = std::time::Instant::now();
+                let mut file = std::fs::File::create(&target).unwrap();
+                std::io::Write::write_all(&mut file, bytes_of_data).unwrap();
+                file.sync_all().unwrap();
+                drop(file);
+                elapsed += start.elapsed();
+                std::fs::remove_file(&target).unwrap();
+            }
+            elapsed
+        })
+    });
     group.bench_function("ours_write_dataset_synced", |b| {
         b.iter_custom(|iters| {
             let mut elapsed = std::time::Duration::ZERO;
@@ -229,60 +253,6 @@ fn write_group(c: &mut Criterion) {
         });
     }
     group.finish();
-    interleaved_write(&dir, &data, rows);
-}
-
-/// The write compared round by round: ours (map filled, synced) and h5py's
-/// unsynced write alternate, which goes first alternating; medians.
-fn interleaved_write(dir: &std::path::Path, data: &ndarray::Array2<f64>, rows: usize) {
-    let rounds: usize = std::env::var("NDARRAY_MEMMAP_BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(9);
-    let ours = || {
-        let target = dir.join("ours-interleaved.h5");
-        let start = std::time::Instant::now();
-        let writer = ndarray_memmap::Hdf5Writer::create(&target).unwrap();
-        // SAFETY: the benchmark's own new file.
-        let mut x = unsafe { writer.create_dataset::<f64, Ix2>("/x", (rows, COLS)) }.unwrap();
-        x.assign(data);
-        x.close().unwrap();
-        writer.finish().unwrap();
-        let elapsed = start.elapsed().as_secs_f64();
-        std::fs::remove_file(&target).unwrap();
-        elapsed
-    };
-    let args: Vec<std::ffi::OsString> = vec![
-        script().into(),
-        "write".into(),
-        dir.into(),
-        rows.to_string().into(),
-        COLS.to_string().into(),
-    ];
-    let theirs = || {
-        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-        common::python_seconds(&args, 1).as_secs_f64()
-    };
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        if round % 2 == 0 {
-            a.push(ours());
-            b.push(theirs());
-        } else {
-            b.push(theirs());
-            a.push(ours());
-        }
-    }
-    let (ours_median, ours_spread) = common::median_and_spread(&a);
-    let (h5py_median, h5py_spread) = common::median_and_spread(&b);
-    eprintln!(
-        "hdf5_write interleaved, {rounds} rounds: ours (map, synced) {:.1} ms (spread {:.1}), h5py (unsynced) {:.1} ms (spread {:.1}): ours / h5py speed {:.2}x",
-        ours_median * 1e3,
-        ours_spread * 1e3,
-        h5py_median * 1e3,
-        h5py_spread * 1e3,
-        h5py_median / ours_median
-    );
 }
 
 fn interleaved_sum(npy: &std::path::Path, contig: &std::path::Path) {

@@ -322,23 +322,3 @@ pub(crate) fn write_all_at(file: &std::fs::File, buf: &[u8], offset: u64) -> std
         Ok(())
     }
 }
-
-/// Asks the kernel to bring `[start, start + len)` of `file` into the page
-/// cache (`POSIX_FADV_WILLNEED`), in the calling thread; for holes of a
-/// sparse file that means pages of zeros, clean, so never written back.
-/// A hint: on other platforms, or if the call fails, nothing happens.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)] // one libc call; see the proof below
-pub(crate) fn will_need(file: &File, start: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(start), Ok(len)) = (libc::off_t::try_from(start), libc::off_t::try_from(len)) else {
-        return;
-    };
-    // SAFETY: `posix_fadvise` reads no memory of ours; it takes a file
-    // descriptor, which `file` keeps open for the duration of the call, two
-    // integers checked above to fit `off_t`, and a flag.
-    let _ = unsafe { libc::posix_fadvise(file.as_raw_fd(), start, len, libc::POSIX_FADV_WILLNEED) };
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn will_need(_file: &File, _start: u64, _len: u64) {}

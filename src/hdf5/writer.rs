@@ -120,52 +120,9 @@ impl Hdf5Attribute {
 /// A dataset's writable map, lent by [`Hdf5Writer::create_dataset`]: the
 /// crate's [`MemmapMut`] (it derefs to it), tied to the writer so that the
 /// file cannot be finished while it lives.
-///
-/// While it lives, a helper thread brings the first GiB of
-/// the dataset's range into the page cache as pages of zeros (they are
-/// holes): the filling thread's page faults then find their pages and cost
-/// less, and pages never written stay clean, so the file stays sparse.
-/// Filling 1 GiB measured 1.6x to 2x faster so, in one process alternating
-/// with and without it (docs/performance.md).
 pub struct Hdf5DatasetMut<'w, A: Element, D: Dimension> {
     guard: MemmapMut<A, D>,
-    preparing: Option<std::thread::JoinHandle<()>>,
     _writer: PhantomData<&'w Hdf5Writer>,
-}
-
-/// How much of a new dataset's range is brought into the page cache ahead
-/// of the map's first writes: a bound on the clean memory a dataset that is
-/// never filled costs.
-const PREPARED_BYTES: u64 = 1 << 30;
-
-/// Starts the helper that brings `[start, start + len)` (at most
-/// [`PREPARED_BYTES`] of it) into the page cache, in steps, so that the
-/// filling thread's faults find the first steps' pages early.
-fn prepare(file: &File, start: u64, len: u64) -> Option<std::thread::JoinHandle<()>> {
-    const STEP: u64 = 32 << 20;
-    let len = len.min(PREPARED_BYTES);
-    if !cfg!(target_os = "linux") || len < STEP {
-        return None;
-    }
-    let file = file.try_clone().ok()?;
-    std::thread::Builder::new()
-        .name("hdf5-prepare".into())
-        .spawn(move || {
-            let mut at = start;
-            while at < start + len {
-                crate::sys::will_need(&file, at, STEP.min(start + len - at));
-                at += STEP;
-            }
-        })
-        .ok()
-}
-
-impl<A: Element, D: Dimension> Drop for Hdf5DatasetMut<'_, A, D> {
-    fn drop(&mut self) {
-        if let Some(helper) = self.preparing.take() {
-            let _ = helper.join();
-        }
-    }
 }
 
 impl<A: Element, D: Dimension> Deref for Hdf5DatasetMut<'_, A, D> {
@@ -187,10 +144,7 @@ impl<A: Element, D: Dimension> Hdf5DatasetMut<'_, A, D> {
     ///
     /// # Errors
     /// [`Error::Io`] if the flush fails.
-    pub fn close(mut self) -> Result<()> {
-        if let Some(helper) = self.preparing.take() {
-            let _ = helper.join();
-        }
+    pub fn close(self) -> Result<()> {
         // Flushed here to report errors; the drop that follows finds nothing to flush.
         self.guard.flush()
     }
@@ -636,7 +590,6 @@ impl Hdf5Writer {
         };
         Ok(Hdf5DatasetMut {
             guard: MemmapMut::new(mapping, origin),
-            preparing: prepare(&self.file, address, size),
             _writer: PhantomData,
         })
     }

@@ -702,6 +702,21 @@ with h5py.File(sys.argv[1], 'w') as f:
         "<f8",
     ]);
     run(&["convert", &new, s(&d("round.npy")), "--dtype", "<f4"]);
+    // From a Zarr array too (the issue's "and from a Zarr array").
+    run(&[
+        "convert",
+        s(&d("a.npy")),
+        s(&d("via.zarr")),
+        "--dtype",
+        "<f4",
+    ]);
+    run(&[
+        "convert",
+        s(&d("via.zarr")),
+        &format!("{}:/x/from_zarr", s(&d("ours.h5"))),
+        "--dtype",
+        "<f4",
+    ]);
     assert_eq!(
         std::fs::read(d("round.npy")).unwrap(),
         std::fs::read(d("a.npy")).unwrap()
@@ -712,6 +727,7 @@ a = np.load(sys.argv[1])
 with h5py.File(sys.argv[2], 'r') as f:
     assert np.array_equal(f['x/contig'][...], a, equal_nan=True) and f['x/contig'].dtype == '<f4'
     assert np.array_equal(f['x/be_as_f8'][...], a.astype('<f8'), equal_nan=True)
+    assert np.array_equal(f['x/from_zarr'][...], a, equal_nan=True) and f['x/from_zarr'].dtype == '<f4'
     print(f['x/contig'].chunks, f['x/contig'].id.get_offset() % 4)",
         &[s(&d("a.npy")), s(&d("ours.h5"))],
     );
