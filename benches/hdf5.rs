@@ -183,21 +183,15 @@ fn write_group(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("ours_map_filled_synced", |b| {
         b.iter_custom(|iters| {
-            let mut elapsed = std::time::Duration::ZERO;
-            for i in 0..iters {
-                let target = dir.join(format!("ours-{i}.h5"));
-                let start = std::time::Instant::now();
-                let writer = ndarray_memmap::Hdf5Writer::create(&target).unwrap();
+            time_new_files(&dir, "ours.h5", iters, |target| {
+                let writer = ndarray_memmap::Hdf5Writer::create(target).unwrap();
                 // SAFETY: the benchmark's own new file.
                 let mut x =
                     unsafe { writer.create_dataset::<f64, Ix2>("/x", (rows, COLS)) }.unwrap();
                 x.assign(&data);
                 x.close().unwrap();
                 writer.finish().unwrap();
-                elapsed += start.elapsed();
-                std::fs::remove_file(&target).unwrap();
-            }
-            elapsed
+            })
         })
     });
     // The same bytes written with `write_all` and synced, no HDF5 at all:
@@ -205,33 +199,20 @@ fn write_group(c: &mut Criterion) {
     let bytes_of_data: &[u8] = bytemuck::cast_slice(data.as_slice().expect("standard layout"));
     group.bench_function("plain_write_all_synced", |b| {
         b.iter_custom(|iters| {
-            let mut elapsed = std::time::Duration::ZERO;
-            for i in 0..iters {
-                let target = dir.join(format!("plain-{i}.bin"));
-                let start = std::time::Instant::now();
-                let mut file = std::fs::File::create(&target).unwrap();
+            time_new_files(&dir, "plain.bin", iters, |target| {
+                let mut file = std::fs::File::create(target).unwrap();
                 std::io::Write::write_all(&mut file, bytes_of_data).unwrap();
                 file.sync_all().unwrap();
-                drop(file);
-                elapsed += start.elapsed();
-                std::fs::remove_file(&target).unwrap();
-            }
-            elapsed
+            })
         })
     });
     group.bench_function("ours_write_dataset_synced", |b| {
         b.iter_custom(|iters| {
-            let mut elapsed = std::time::Duration::ZERO;
-            for i in 0..iters {
-                let target = dir.join(format!("ours-w-{i}.h5"));
-                let start = std::time::Instant::now();
-                let writer = ndarray_memmap::Hdf5Writer::create(&target).unwrap();
+            time_new_files(&dir, "ours-w.h5", iters, |target| {
+                let writer = ndarray_memmap::Hdf5Writer::create(target).unwrap();
                 writer.write_dataset("/x", &data).unwrap();
                 writer.finish().unwrap();
-                elapsed += start.elapsed();
-                std::fs::remove_file(&target).unwrap();
-            }
-            elapsed
+            })
         })
     });
     for (name, command) in [
@@ -253,6 +234,25 @@ fn write_group(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// Times `iters` runs of `write`, each making `dir/name` anew; the file is
+/// removed after each, outside the timing.
+fn time_new_files(
+    dir: &std::path::Path,
+    name: &str,
+    iters: u64,
+    write: impl Fn(&std::path::Path),
+) -> std::time::Duration {
+    let target = dir.join(name);
+    let mut elapsed = std::time::Duration::ZERO;
+    for _ in 0..iters {
+        let start = std::time::Instant::now();
+        write(&target);
+        elapsed += start.elapsed();
+        std::fs::remove_file(&target).unwrap();
+    }
+    elapsed
 }
 
 fn interleaved_sum(npy: &std::path::Path, contig: &std::path::Path) {
